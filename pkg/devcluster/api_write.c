@@ -789,6 +789,117 @@ static void do_patch(struct write_ctx *w)
 	finish_update(w, out, o);
 }
 
+/* ---- scale subresource ---- */
+
+static json_t *path_get(json_t *obj, const char *path)
+{
+	char copy[256];
+	char *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *p = strtok_r(copy, ".", &save); p && obj;
+	     p = strtok_r(NULL, ".", &save))
+		obj = json_object_get(obj, p);
+	return obj;
+}
+
+/* Sets an integer at a dotted path, creating objects on the way. */
+static void path_set_int(json_t *obj, const char *path, json_int_t v)
+{
+	char copy[256];
+	char *save = NULL;
+	char *p = strtok_r((snprintf(copy, sizeof(copy), "%s", path), copy),
+			   ".", &save);
+
+	while (p) {
+		char *next = strtok_r(NULL, ".", &save);
+		json_t *child;
+
+		if (!next) {
+			json_object_set_new(obj, p, json_integer(v));
+			return;
+		}
+		child = json_object_get(obj, p);
+		if (!json_is_object(child)) {
+			child = json_object();
+			json_object_set_new(obj, p, child);
+		}
+		obj = child;
+		p = next;
+	}
+}
+
+static json_t *scale_of(const struct resource_type *t, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+
+	return json_pack("{s:s,s:s,s:{s:O,s:O,s:O,s:O},s:{s:I},s:{s:I}}",
+			 "kind", "Scale", "apiVersion", "autoscaling/v1",
+			 "metadata", "name", json_object_get(meta, "name"),
+			 "namespace",
+			 json_object_get(meta, "namespace") ?: json_null(),
+			 "uid", json_object_get(meta, "uid"),
+			 "resourceVersion",
+			 json_object_get(meta, "resourceVersion"), "spec",
+			 "replicas",
+			 json_integer_value(path_get(obj, t->scale_spec_path)),
+			 "status", "replicas",
+			 json_integer_value(
+				 path_get(obj, t->scale_status_path)));
+}
+
+/*
+ * PUT or PATCH of /scale: the change is made to a Scale view of the object
+ * and its spec.replicas written back through the main update path; the
+ * answer is the resulting Scale.
+ */
+static void do_scale_write(struct write_ctx *w)
+{
+	struct object *o = store_get(w->rt->type->coll, w->rt->ns, w->rt->name);
+	json_t *obj, *scale, *out = NULL, *st = NULL, *patch;
+	json_t *replicas;
+
+	if (!o) {
+		api_respond_status(w->resp,
+				   status_not_found(w->rt->type, w->rt->name));
+		return;
+	}
+	obj = view_render(&w->view, object_parse(o));
+	scale = scale_of(w->rt->type, obj);
+	patch = json_loadb(w->req->body, w->req->body_len, 0, NULL);
+	if (!patch)
+		st = status_bad_request("error decoding the Scale body");
+	else if (w->req->method == HTTP_PUT)
+		out = json_incref(patch);
+	else
+		out = apply_patch(w, w->req->content_type, scale, patch, &st);
+	replicas = json_object_get(json_object_get(out, "spec"), "replicas");
+	if (!st && !json_is_integer(replicas))
+		st = status_bad_request("Scale spec.replicas must be an integer");
+	if (st) {
+		api_respond_status(w->resp, st);
+		goto out;
+	}
+	path_set_int(obj, w->rt->type->scale_spec_path,
+		     json_integer_value(replicas));
+	w->rt->subresource = NULL;
+	finish_update(w, json_incref(obj), o);
+	if (w->resp->code == 200) {
+		struct object *now = store_get(w->rt->type->coll, w->rt->ns,
+					       w->rt->name);
+		json_t *cur = view_render(&w->view, object_parse(now));
+
+		api_respond_json(w->resp, 200, scale_of(w->rt->type, cur),
+				 NULL);
+		json_decref(cur);
+	}
+out:
+	json_decref(patch);
+	json_decref(out);
+	json_decref(scale);
+	json_decref(obj);
+}
+
 /* ---- delete ---- */
 
 struct delete_opts {
@@ -1124,6 +1235,9 @@ void api_handle_write(struct devcluster *dc, const struct api_request *req,
 			api_respond_status(resp, st);
 		else
 			do_update(&w, obj);
+	} else if ((req->method == HTTP_PATCH || req->method == HTTP_PUT) &&
+		   rt->subresource && strcmp(rt->subresource, "scale") == 0) {
+		do_scale_write(&w);
 	} else if (req->method == HTTP_PATCH && rt->name) {
 		do_patch(&w);
 	} else if (req->method == HTTP_DELETE && rt->name &&

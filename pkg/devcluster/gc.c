@@ -154,6 +154,9 @@ static void collect_dependent(struct devcluster *dc, struct entry *dep,
 			if (owner && owner->deleting)
 				json_array_remove(refs, i);
 		}
+		if (json_array_size(refs) == 0)
+			json_object_del(json_object_get(obj, "metadata"),
+					"ownerReferences");
 		api_internal_update(dc, dep->coll, obj);
 		json_decref(obj);
 		return;
