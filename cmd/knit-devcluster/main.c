@@ -30,6 +30,7 @@ struct flags {
 	const char *port_file;
 	long history;
 	long max_body;
+	long watch_buffer;
 };
 
 struct listen_ctx {
@@ -54,6 +55,8 @@ static void usage(FILE *out)
 	      "  --watch-history N     changes kept for watch resume "
 	      "(default 100000)\n"
 	      "  --max-body BYTES      request body limit (default 3145728)\n"
+	      "  --watch-buffer BYTES  output kept for a slow watcher before "
+	      "it is dropped (default 16777216)\n"
 	      "  --log-level LEVEL     debug, info, warn or error\n"
 	      "  --help\n",
 	      out);
@@ -90,6 +93,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{"watch-history", required_argument, NULL, 'w'},
 		{"max-body", required_argument, NULL, 'b'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"watch-buffer", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -124,6 +128,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case 'b':
 			rc = parse_long("--max-body", optarg, 1024,
 					1L << 30, &f->max_body);
+			break;
+		case 'B':
+			rc = parse_long("--watch-buffer", optarg, 65536,
+					1L << 30, &f->watch_buffer);
 			break;
 		case 'l':
 			if (log_set_level_name(optarg)) {
@@ -214,7 +222,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	struct flags f = {"127.0.0.1", 6443, ".knit-devcluster", NULL, NULL,
-			  NULL, 100000, 3145728};
+			  NULL, 100000, 3145728, 16777216};
 	struct devcluster_options opt;
 	struct devcluster dc;
 	struct http_server_config cfg;
@@ -246,6 +254,7 @@ int main(int argc, char **argv)
 	opt.history_size = (size_t)f.history;
 	opt.max_body = (size_t)f.max_body;
 	opt.snapshot = f.snapshot;
+	opt.watch_buffer = (size_t)f.watch_buffer;
 	devcluster_init(&dc, &opt);
 	if (f.snapshot && access(f.snapshot, F_OK) == 0 &&
 	    snapshot_load(&dc, f.snapshot, err, sizeof(err))) {

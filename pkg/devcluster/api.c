@@ -27,7 +27,8 @@ void devcluster_init(struct devcluster *dc, const struct devcluster_options *o)
 	store_init(&dc->store, o->history_size);
 	registry_init(&dc->reg);
 	registry_add_builtins(&dc->reg, &dc->store);
-	watch_hub_init(&dc->hub, 16u << 20);
+	watch_hub_init(&dc->hub,
+		       o->watch_buffer ? o->watch_buffer : 16u << 20);
 	dc->store.on_change = watch_hub_on_change;
 	dc->store.on_change_data = &dc->hub;
 	dc->next_cluster_ip = (10u << 24) | (96u << 16) | 10u;

@@ -63,6 +63,7 @@ struct devcluster_options {
 	size_t max_body;       /* request body limit in bytes */
 	int max_inflight;      /* 429 above this many writes per tick; 0 off */
 	const char *snapshot;  /* file path or NULL */
+	size_t watch_buffer;   /* per-watcher output limit in bytes */
 };
 
 struct devcluster {

@@ -35,15 +35,22 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define TAG_PREFIX "tag:yaml.org,2002:"
-#define MSG_PREFIX "error converting YAML to JSON: "
+#define TAG_PREFIX  "tag:yaml.org,2002:"
+#define MSG_PREFIX  "error converting YAML to JSON: "
 #define TERRORS_MAX (64 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* Scalar resolution (go-yaml v2 resolve.go semantics)                */
 /* ------------------------------------------------------------------ */
 
-enum kind { K_NULL, K_BOOL, K_INT, K_BIG, K_FLOAT, K_STR };
+enum kind {
+	K_NULL,
+	K_BOOL,
+	K_INT,
+	K_BIG,
+	K_FLOAT,
+	K_STR
+};
 
 /* A resolved scalar. K_BIG is an integer beyond int64, kept as a double. */
 struct scalar {
@@ -60,19 +67,19 @@ struct word {
 };
 
 static const struct word words[] = {
-	{"y", K_BOOL, 1},	  {"Y", K_BOOL, 1},	    {"yes", K_BOOL, 1},
-	{"Yes", K_BOOL, 1},	  {"YES", K_BOOL, 1},	    {"true", K_BOOL, 1},
-	{"True", K_BOOL, 1},	  {"TRUE", K_BOOL, 1},	    {"on", K_BOOL, 1},
-	{"On", K_BOOL, 1},	  {"ON", K_BOOL, 1},	    {"n", K_BOOL, 0},
-	{"N", K_BOOL, 0},	  {"no", K_BOOL, 0},	    {"No", K_BOOL, 0},
-	{"NO", K_BOOL, 0},	  {"false", K_BOOL, 0},	    {"False", K_BOOL, 0},
-	{"FALSE", K_BOOL, 0},	  {"off", K_BOOL, 0},	    {"Off", K_BOOL, 0},
-	{"OFF", K_BOOL, 0},	  {"", K_NULL, 0},	    {"~", K_NULL, 0},
-	{"null", K_NULL, 0},	  {"Null", K_NULL, 0},	    {"NULL", K_NULL, 0},
-	{".nan", K_FLOAT, 0},	  {".NaN", K_FLOAT, 0},	    {".NAN", K_FLOAT, 0},
-	{".inf", K_FLOAT, 1},	  {".Inf", K_FLOAT, 1},	    {".INF", K_FLOAT, 1},
-	{"+.inf", K_FLOAT, 1},	  {"+.Inf", K_FLOAT, 1},    {"+.INF", K_FLOAT, 1},
-	{"-.inf", K_FLOAT, -1},	  {"-.Inf", K_FLOAT, -1},   {"-.INF", K_FLOAT, -1},
+	{"y", K_BOOL, 1},	{"Y", K_BOOL, 1},	{"yes", K_BOOL, 1},
+	{"Yes", K_BOOL, 1},	{"YES", K_BOOL, 1},	{"true", K_BOOL, 1},
+	{"True", K_BOOL, 1},	{"TRUE", K_BOOL, 1},	{"on", K_BOOL, 1},
+	{"On", K_BOOL, 1},	{"ON", K_BOOL, 1},	{"n", K_BOOL, 0},
+	{"N", K_BOOL, 0},	{"no", K_BOOL, 0},	{"No", K_BOOL, 0},
+	{"NO", K_BOOL, 0},	{"false", K_BOOL, 0},	{"False", K_BOOL, 0},
+	{"FALSE", K_BOOL, 0},	{"off", K_BOOL, 0},	{"Off", K_BOOL, 0},
+	{"OFF", K_BOOL, 0},	{"", K_NULL, 0},	{"~", K_NULL, 0},
+	{"null", K_NULL, 0},	{"Null", K_NULL, 0},	{"NULL", K_NULL, 0},
+	{".nan", K_FLOAT, 0},	{".NaN", K_FLOAT, 0},	{".NAN", K_FLOAT, 0},
+	{".inf", K_FLOAT, 1},	{".Inf", K_FLOAT, 1},	{".INF", K_FLOAT, 1},
+	{"+.inf", K_FLOAT, 1},	{"+.Inf", K_FLOAT, 1},	{"+.INF", K_FLOAT, 1},
+	{"-.inf", K_FLOAT, -1}, {"-.Inf", K_FLOAT, -1}, {"-.INF", K_FLOAT, -1},
 };
 
 static int lookup_word(const char *s, size_t n, struct scalar *out)
@@ -125,7 +132,7 @@ static int parse_go_int(const char *s, size_t n, struct scalar *out)
 	double big = 0;
 	unsigned int base;
 	size_t i = 0;
-	int neg = 0, over = 0, d;
+	int neg = 0, over = 0;
 
 	if (i < n && (s[i] == '+' || s[i] == '-'))
 		neg = s[i++] == '-';
@@ -133,7 +140,8 @@ static int parse_go_int(const char *s, size_t n, struct scalar *out)
 	if (i >= n)
 		return 0;
 	for (; i < n; i++) {
-		d = digit_value(s[i]);
+		int d = digit_value(s[i]);
+
 		if (d >= (int)base)
 			return 0;
 		if (acc > (ULLONG_MAX - (unsigned)d) / base)
@@ -164,7 +172,8 @@ static size_t skip_digits(const char *s, size_t n, size_t *i)
 	return *i - start;
 }
 
-/* go-yaml's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+/* go-yaml's yamlStyleFloat:
+ * ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
 static int match_float(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -245,7 +254,7 @@ static void resolve_plain(const char *s, size_t n, struct scalar *out)
 
 static const char *kind_tag(enum kind k)
 {
-	static const char *const names[] = {"null", "bool", "int",
+	static const char *const names[] = {"null", "bool",  "int",
 					    "int",  "float", "str"};
 	return names[k];
 }
@@ -506,7 +515,6 @@ static char *scalar_key(const struct scalar *sc, const char *s, size_t n,
 static void key_display(const struct frame *f, struct buf *out)
 {
 	size_t i;
-	unsigned char c;
 
 	if (!f->key_is_str) {
 		buf_append(out, f->key, f->key_len);
@@ -514,7 +522,8 @@ static void key_display(const struct frame *f, struct buf *out)
 	}
 	buf_putc(out, '"');
 	for (i = 0; i < f->key_len; i++) {
-		c = (unsigned char)f->key[i];
+		unsigned char c = (unsigned char)f->key[i];
+
 		if (c == '"' || c == '\\')
 			buf_printf(out, "\\%c", c);
 		else if (c == '\n')
@@ -550,9 +559,11 @@ static json_t *scalar_json(struct builder *b, const struct scalar *sc,
 		return json_real(sc->f);
 	case K_FLOAT:
 		if (isnan(sc->f) || isinf(sc->f)) {
-			set_convert(b, isnan(sc->f)  ? "json: unsupported value: NaN"
-				       : sc->f > 0 ? "json: unsupported value: +Inf"
-						   : "json: unsupported value: -Inf");
+			set_convert(
+				b, isnan(sc->f) ? "json: unsupported value: NaN"
+				   : sc->f > 0
+					   ? "json: unsupported value: +Inf"
+					   : "json: unsupported value: -Inf");
 			return json_null();
 		}
 		/* Go's encoder prints integral floats as integers. */
@@ -610,11 +621,12 @@ static struct frame *top(struct builder *b)
 static void add_merge(struct builder *b, struct frame *f, json_t *v,
 		      int from_alias)
 {
-	size_t i;
-	json_t *e;
 	int ok = json_is_object(v);
 
 	if (!ok && json_is_array(v) && !from_alias) {
+		size_t i;
+		json_t *e;
+
 		ok = 1;
 		json_array_foreach(v, i, e)
 		{
@@ -746,8 +758,8 @@ static int is_merge_key(const yaml_event_t *ev)
 	return !strcmp(tag, TAG_PREFIX "merge");
 }
 
-static void take_key(struct builder *b, struct frame *f, char *key,
-		     size_t klen, int is_str, unsigned long line)
+static void take_key(struct builder *b, struct frame *f, char *key, size_t klen,
+		     int is_str, unsigned long line)
 {
 	f->have_key = 1;
 	f->key_line = line;
@@ -1129,11 +1141,11 @@ static int key_cmp(const void *pa, const void *pb)
 	const struct key_ref *a = pa, *b = pb;
 	unsigned long long an, bn;
 	size_t i, j, ai, bi;
-	unsigned char ca, cb;
 
 	for (i = 0; i < a->n && i < b->n; i++) {
-		ca = (unsigned char)a->s[i];
-		cb = (unsigned char)b->s[i];
+		unsigned char ca = (unsigned char)a->s[i];
+		unsigned char cb = (unsigned char)b->s[i];
+
 		if (ca == cb)
 			continue;
 		if (is_key_letter(ca) && is_key_letter(cb))
@@ -1142,16 +1154,19 @@ static int key_cmp(const void *pa, const void *pb)
 			return is_key_letter(cb) ? -1 : 1;
 		an = bn = 0;
 		if (ca == '0' || cb == '0') {
-			for (j = i; j-- > 0 && isdigit((unsigned char)a->s[j]);) {
+			for (j = i;
+			     j-- > 0 && isdigit((unsigned char)a->s[j]);) {
 				if (a->s[j] != '0') {
 					an = bn = 1;
 					break;
 				}
 			}
 		}
-		for (ai = i; ai < a->n && isdigit((unsigned char)a->s[ai]); ai++)
+		for (ai = i; ai < a->n && isdigit((unsigned char)a->s[ai]);
+		     ai++)
 			an = an * 10 + (unsigned)(a->s[ai] - '0');
-		for (bi = i; bi < b->n && isdigit((unsigned char)b->s[bi]); bi++)
+		for (bi = i; bi < b->n && isdigit((unsigned char)b->s[bi]);
+		     bi++)
 			bn = bn * 10 + (unsigned)(b->s[bi] - '0');
 		if (an != bn)
 			return an < bn ? -1 : 1;
@@ -1250,8 +1265,7 @@ static int emit_document(yaml_emitter_t *e, const json_t *v)
 
 	return yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
 	       yaml_emitter_emit(e, &ev) &&
-	       yaml_document_start_event_initialize(&ev, NULL, NULL, NULL,
-						    1) &&
+	       yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
 	       yaml_emitter_emit(e, &ev) && emit_value(e, v) &&
 	       yaml_document_end_event_initialize(&ev, 1) &&
 	       yaml_emitter_emit(e, &ev) &&

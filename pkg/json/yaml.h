@@ -65,8 +65,7 @@
  * converts to the same JSON value. On error returns NULL and, when errbuf is
  * non-NULL, writes a NUL-terminated message (see above) into errbuf[0..errlen).
  */
-json_t *yaml_to_json(const char *text, size_t len, char *errbuf,
-		     size_t errlen);
+json_t *yaml_to_json(const char *text, size_t len, char *errbuf, size_t errlen);
 
 /*
  * Parses every document of a "---"-separated stream and returns a new JSON
@@ -87,7 +86,8 @@ json_t *yaml_to_json_all(const char *text, size_t len, char *errbuf,
  * timestamps) double-quoted, reals in Go's shortest form (1.0 -> 1).
  * Returns a new NUL-terminated heap string ending in "\n"; free() it.
  * yaml_to_json() of the result equals `value` except that integral reals
- * read back as integers. Returns NULL only when `value` is NULL.
+ * read back as integers. Returns NULL when `value` is NULL (or if libyaml's
+ * emitter fails, which no jansson value is known to cause).
  */
 char *json_to_yaml(const json_t *value);
 
