@@ -122,12 +122,12 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			f->port_file = optarg;
 			break;
 		case 'w':
-			rc = parse_long("--watch-history", optarg, 1,
-					100000000, &f->history);
+			rc = parse_long("--watch-history", optarg, 1, 100000000,
+					&f->history);
 			break;
 		case 'b':
-			rc = parse_long("--max-body", optarg, 1024,
-					1L << 30, &f->max_body);
+			rc = parse_long("--max-body", optarg, 1024, 1L << 30,
+					&f->max_body);
 			break;
 		case 'B':
 			rc = parse_long("--watch-buffer", optarg, 65536,
@@ -221,8 +221,9 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct flags f = {"127.0.0.1", 6443, ".knit-devcluster", NULL, NULL,
-			  NULL, 100000, 3145728, 16777216};
+	struct flags f = {"127.0.0.1", 6443,	".knit-devcluster",
+			  NULL,	       NULL,	NULL,
+			  100000,      3145728, 16777216};
 	struct devcluster_options opt;
 	struct devcluster dc;
 	struct http_server_config cfg;

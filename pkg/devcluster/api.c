@@ -20,6 +20,19 @@
 
 #define MAX_SEGS 8
 
+/*
+ * Every store change goes to the watchers; deletions, objects being
+ * deleted and objects with owners also wake the background work.
+ */
+static void on_store_change(const struct change *c, void *data)
+{
+	struct devcluster *dc = data;
+
+	if (c->type == CHANGE_DELETED || c->obj->deleting || c->obj->n_owners)
+		dc->gc_pending = true;
+	watch_hub_on_change(c, &dc->hub);
+}
+
 void devcluster_init(struct devcluster *dc, const struct devcluster_options *o)
 {
 	memset(dc, 0, sizeof(*dc));
@@ -27,10 +40,9 @@ void devcluster_init(struct devcluster *dc, const struct devcluster_options *o)
 	store_init(&dc->store, o->history_size);
 	registry_init(&dc->reg);
 	registry_add_builtins(&dc->reg, &dc->store);
-	watch_hub_init(&dc->hub,
-		       o->watch_buffer ? o->watch_buffer : 16u << 20);
-	dc->store.on_change = watch_hub_on_change;
-	dc->store.on_change_data = &dc->hub;
+	watch_hub_init(&dc->hub, o->watch_buffer ? o->watch_buffer : 16u << 20);
+	dc->store.on_change = on_store_change;
+	dc->store.on_change_data = dc;
 	dc->next_cluster_ip = (10u << 24) | (96u << 16) | 10u;
 	dc->gc_queue = json_array();
 }
@@ -88,8 +100,8 @@ void api_respond_json(struct api_response *resp, int code, json_t *body,
 
 	resp->code = code;
 	free(resp->content_type);
-	resp->content_type = xstrdup(content_type ? content_type
-						  : "application/json");
+	resp->content_type =
+		xstrdup(content_type ? content_type : "application/json");
 	buf_reset(&resp->body);
 	if (text) {
 		buf_puts(&resp->body, text);
@@ -199,19 +211,18 @@ static bool parse_resource_path(const char **rest, size_t n, struct route *rt)
 
 static void handle_version(struct api_response *resp)
 {
-	api_respond_json(
-		resp, 200,
-		json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major",
-			  "1", "minor", "32", "gitVersion", "v1.32.2",
-			  "gitCommit", "knit-devcluster", "gitTreeState",
-			  "clean", "buildDate", "2026-11-01T00:00:00Z",
-			  "goVersion", "go1.23.6", "compiler", "gc",
-			  "platform", "linux/amd64"),
-		NULL);
+	api_respond_json(resp, 200,
+			 json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+				   "major", "1", "minor", "32", "gitVersion",
+				   "v1.32.2", "gitCommit", "knit-devcluster",
+				   "gitTreeState", "clean", "buildDate",
+				   "2026-11-01T00:00:00Z", "goVersion",
+				   "go1.23.6", "compiler", "gc", "platform",
+				   "linux/amd64"),
+			 NULL);
 }
 
-static void respond_text(struct api_response *resp, int code,
-			 const char *text)
+static void respond_text(struct api_response *resp, int code, const char *text)
 {
 	resp->code = code;
 	free(resp->content_type);
@@ -235,6 +246,17 @@ static void handle_get(struct devcluster *dc, const struct api_request *req,
 		api_respond_status(resp, status_not_found(rt->type, rt->name));
 		return;
 	}
+	if (!api_wants_table(req) && rt->type->view == VIEW_PLAIN &&
+	    !rt->type->is_custom && !rt->subresource) {
+		/* stored text is already what the client sees */
+		resp->code = 200;
+		free(resp->content_type);
+		resp->content_type = xstrdup("application/json");
+		buf_reset(&resp->body);
+		buf_append(&resp->body, o->json, o->len);
+		buf_putc(&resp->body, '\n');
+		return;
+	}
 	obj = api_render(rt->type, o);
 	if (rt->subresource && strcmp(rt->subresource, "scale") == 0) {
 		respond_scale(resp, rt->type, obj);
@@ -243,12 +265,12 @@ static void handle_get(struct devcluster *dc, const struct api_request *req,
 	if (api_wants_table(req)) {
 		json_t *items = json_pack("[o]", obj);
 
-		api_respond_json(resp, 200,
-				 table_build(rt->type->group,
-					     rt->type->resource,
-					     rt->type->printer_columns, items,
-					     NULL, true, time(NULL)),
-				 "application/json;as=Table;v=v1;g=meta.k8s.io");
+		api_respond_json(
+			resp, 200,
+			table_build(rt->type->group, rt->type->resource,
+				    rt->type->printer_columns, items, NULL,
+				    true, time(NULL)),
+			"application/json;as=Table;v=v1;g=meta.k8s.io");
 		json_decref(items);
 		return;
 	}
@@ -289,9 +311,9 @@ static void respond_scale(struct api_response *resp,
 	json_object_set_new(scale, "kind", json_string("Scale"));
 	json_object_set_new(scale, "apiVersion", json_string("autoscaling/v1"));
 	json_object_set_new(scale, "metadata", smeta);
-	json_object_set_new(scale, "spec",
-			    json_pack("{s:I}", "replicas",
-				      json_integer_value(spec_r)));
+	json_object_set_new(
+		scale, "spec",
+		json_pack("{s:I}", "replicas", json_integer_value(spec_r)));
 	json_object_set_new(status, "replicas",
 			    json_integer(json_integer_value(stat_r)));
 	if (json_is_string(sel))
@@ -319,9 +341,9 @@ struct list_params {
 	struct label_selector *labels;
 	struct field_selector *fields;
 	long limit;
-	uint64_t at;      /* resourceVersion to list at; 0 for latest */
-	char *after;      /* continue: last key of the previous page */
-	uint64_t rv_min;  /* watch: start after this version */
+	uint64_t at;	 /* resourceVersion to list at; 0 for latest */
+	char *after;	 /* continue: last key of the previous page */
+	uint64_t rv_min; /* watch: start after this version */
 	bool rv_given;
 };
 
@@ -340,8 +362,7 @@ static char *encode_continue(uint64_t rv, const char *key)
 	size_t len = strlen(text);
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
 
-	EVP_EncodeBlock((unsigned char *)out, (unsigned char *)text,
-			(int)len);
+	EVP_EncodeBlock((unsigned char *)out, (unsigned char *)text, (int)len);
 	free(text);
 	json_decref(tok);
 	return out;
@@ -393,13 +414,12 @@ static json_t *too_large_rv(uint64_t asked, uint64_t current)
 	snprintf(msg, sizeof(msg),
 		 "Too large resource version: %llu, current: %llu",
 		 (unsigned long long)asked, (unsigned long long)current);
-	json_array_append_new(causes,
-			      json_pack("{s:s,s:s}", "reason",
-					"ResourceVersionTooLarge", "message",
-					msg));
+	json_array_append_new(causes, json_pack("{s:s,s:s}", "reason",
+						"ResourceVersionTooLarge",
+						"message", msg));
 	json_t *st = status_new(504, "Timeout", msg, NULL, NULL, NULL, causes);
-	json_object_set_new(json_object_get(st, "details"),
-			    "retryAfterSeconds", json_integer(1));
+	json_object_set_new(json_object_get(st, "details"), "retryAfterSeconds",
+			    json_integer(1));
 	return st;
 }
 
@@ -426,9 +446,8 @@ static json_t *parse_list_params(struct devcluster *dc,
 		if (field_selector_parse(fs, &p->fields, err, sizeof(err)))
 			return status_bad_request(err);
 		view_init(&v, rt->type, false);
-		int rc = field_selector_check(p->fields,
-					      view_supported_fields(&v), err,
-					      sizeof(err));
+		int rc = field_selector_check(
+			p->fields, view_supported_fields(&v), err, sizeof(err));
 		view_release(&v);
 		if (rc)
 			return status_bad_request(err);
@@ -523,10 +542,10 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 	at = p.at ? p.at : dc->store.rv;
 	if (store_list(&dc->store, rt->type->coll, rt->ns, p.at ? p.at : 0,
 		       p.after, &objs, &n)) {
-		api_respond_status(resp, status_expired(
-						 p.after ? expired_continue_msg
-							 : "too old resource "
-							   "version"));
+		api_respond_status(resp,
+				   status_expired(p.after ? expired_continue_msg
+							  : "too old resource "
+							    "version"));
 		list_params_release(&p);
 		return;
 	}
@@ -566,12 +585,12 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 		break;
 	}
 	if (api_wants_table(req)) {
-		api_respond_json(resp, 200,
-				 table_build(rt->type->group,
-					     rt->type->resource,
-					     rt->type->printer_columns, items,
-					     meta, true, time(NULL)),
-				 "application/json;as=Table;v=v1;g=meta.k8s.io");
+		api_respond_json(
+			resp, 200,
+			table_build(rt->type->group, rt->type->resource,
+				    rt->type->printer_columns, items, meta,
+				    true, time(NULL)),
+			"application/json;as=Table;v=v1;g=meta.k8s.io");
 		json_decref(items);
 		json_decref(meta);
 	} else {
@@ -580,9 +599,8 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 		resource_type_api_version(rt->type, api_version,
 					  sizeof(api_version));
 		list = json_pack("{s:s,s:s,s:o,s:o}", "kind",
-				 rt->type->list_kind, "apiVersion",
-				 api_version, "metadata", meta, "items",
-				 items);
+				 rt->type->list_kind, "apiVersion", api_version,
+				 "metadata", meta, "items", items);
 		api_respond_json(resp, 200, list, NULL);
 	}
 	store_list_free(objs, n);
@@ -611,8 +629,7 @@ static void queue_initial(struct devcluster *dc, struct watcher *w,
 	struct object **objs;
 	size_t n;
 
-	if (store_list(&dc->store, rt->type->coll, rt->ns, 0, NULL, &objs,
-		       &n))
+	if (store_list(&dc->store, rt->type->coll, rt->ns, 0, NULL, &objs, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = object_parse(objs[i]);
@@ -700,14 +717,13 @@ static void handle_resource(struct devcluster *dc,
 			    const struct api_request *req, struct route *rt,
 			    struct api_response *resp)
 {
-	rt->type = registry_find(&dc->reg, rt->group, rt->version,
-				 rt->resource);
+	rt->type =
+		registry_find(&dc->reg, rt->group, rt->version, rt->resource);
 	if (!rt->type || (rt->ns && !rt->type->namespaced) ||
-	    (rt->subresource &&
-	     !((strcmp(rt->subresource, "status") == 0 &&
-		rt->type->has_status) ||
-	       (strcmp(rt->subresource, "scale") == 0 &&
-		rt->type->has_scale)))) {
+	    (rt->subresource && !((strcmp(rt->subresource, "status") == 0 &&
+				   rt->type->has_status) ||
+				  (strcmp(rt->subresource, "scale") == 0 &&
+				   rt->type->has_scale)))) {
 		api_respond_status(resp, status_path_not_found());
 		return;
 	}

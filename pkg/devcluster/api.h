@@ -53,17 +53,17 @@ struct api_response {
 	int code;
 	char *content_type; /* heap string */
 	struct buf body;
-	json_t *warnings; /* array of Warning header texts, or NULL */
-	int retry_after;  /* seconds; 0 for none */
+	json_t *warnings;      /* array of Warning header texts, or NULL */
+	int retry_after;       /* seconds; 0 for none */
 	struct watcher *watch; /* non-NULL: stream this watcher */
 };
 
 struct devcluster_options {
-	size_t history_size;   /* changes kept for watch resume */
-	size_t max_body;       /* request body limit in bytes */
-	int max_inflight;      /* 429 above this many writes per tick; 0 off */
-	const char *snapshot;  /* file path or NULL */
-	size_t watch_buffer;   /* per-watcher output limit in bytes */
+	size_t history_size;  /* changes kept for watch resume */
+	size_t max_body;      /* request body limit in bytes */
+	int max_inflight;     /* 429 above this many writes per tick; 0 off */
+	const char *snapshot; /* file path or NULL */
+	size_t watch_buffer;  /* per-watcher output limit in bytes */
 };
 
 struct devcluster {
@@ -73,7 +73,8 @@ struct devcluster {
 	struct devcluster_options opt;
 	uint32_t next_cluster_ip;
 	json_t *gc_queue; /* uids of deleted owners awaiting collection */
-	bool dirty;       /* changed since the last snapshot */
+	bool dirty;	  /* changed since the last snapshot */
+	bool gc_pending;  /* a change background work must look at */
 };
 
 void devcluster_init(struct devcluster *dc, const struct devcluster_options *o);

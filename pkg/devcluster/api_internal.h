@@ -13,7 +13,7 @@ struct route {
 	const char *version;
 	const char *ns; /* NULL when the URL names no namespace */
 	const char *resource;
-	const char *name;        /* NULL for collections */
+	const char *name;	 /* NULL for collections */
 	const char *subresource; /* NULL, "status", "scale", ... */
 	struct resource_type *type;
 };

@@ -22,14 +22,18 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
-#define CR_PATCH_TYPES                                                  \
+#define CR_PATCH_TYPES                                                \
 	"application/json-patch+json, application/merge-patch+json, " \
 	"application/apply-patch+yaml"
-#define BUILTIN_PATCH_TYPES                                             \
+#define BUILTIN_PATCH_TYPES                                           \
 	"application/json-patch+json, application/merge-patch+json, " \
 	"application/strategic-merge-patch+json, application/apply-patch+yaml"
 
-enum validation { VALIDATE_WARN, VALIDATE_STRICT, VALIDATE_IGNORE };
+enum validation {
+	VALIDATE_WARN,
+	VALIDATE_STRICT,
+	VALIDATE_IGNORE
+};
 
 struct write_ctx {
 	struct devcluster *dc;
@@ -73,8 +77,8 @@ static json_t *decode_body(struct write_ctx *w, bool yaml_ok, json_t **status)
 		*status = status_bad_request("the request body is empty");
 		return NULL;
 	}
-	obj = json_loadb(w->req->body, w->req->body_len,
-			 JSON_REJECT_DUPLICATES, &jerr);
+	obj = json_loadb(w->req->body, w->req->body_len, JSON_REJECT_DUPLICATES,
+			 &jerr);
 	if (!obj && yaml_ok) {
 		obj = yaml_to_json(w->req->body, w->req->body_len, err,
 				   sizeof(err));
@@ -110,8 +114,8 @@ static json_t *check_type_meta(struct write_ctx *w, json_t *obj)
 	char msg[512];
 
 	if (!kind || !*kind) {
-		snprintf(msg, sizeof(msg), "Object 'Kind' is missing in '%.200s'",
-			 w->req->body);
+		snprintf(msg, sizeof(msg),
+			 "Object 'Kind' is missing in '%.200s'", w->req->body);
 		return status_bad_request(msg);
 	}
 	if (!av || !*av) {
@@ -261,9 +265,8 @@ static bool namespace_usable(struct write_ctx *w, const char *ns)
 			 "%s \"%s\" is forbidden: unable to create new content "
 			 "in namespace %s because it is being terminated",
 			 qual, w->rt->name ? w->rt->name : "", ns);
-		api_respond_status(w->resp,
-				   status_new(403, "Forbidden", msg, NULL, NULL,
-					      NULL, NULL));
+		api_respond_status(w->resp, status_new(403, "Forbidden", msg,
+						       NULL, NULL, NULL, NULL));
 		return false;
 	}
 	return true;
@@ -300,14 +303,19 @@ static void new_uid(char *out)
 	snprintf(out, 37,
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
 		 "%02x%02x",
-		 raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6],
-		 raw[7], raw[8], raw[9], raw[10], raw[11], raw[12], raw[13],
-		 raw[14], raw[15]);
+		 raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+		 raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14],
+		 raw[15]);
 }
 
-static const char *const server_owned[] = {
-	"uid", "creationTimestamp", "generation", "resourceVersion",
-	"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", NULL};
+static const char *const server_owned[] = {"uid",
+					   "creationTimestamp",
+					   "generation",
+					   "resourceVersion",
+					   "deletionTimestamp",
+					   "deletionGracePeriodSeconds",
+					   "selfLink",
+					   NULL};
 
 static void init_server_fields(struct write_ctx *w, json_t *obj)
 {
@@ -383,10 +391,10 @@ static void bump_generation(json_t *obj)
 static json_t *finalizer_rule(struct write_ctx *w, json_t *obj,
 			      const json_t *old)
 {
-	json_t *fin = json_object_get(json_object_get(obj, "metadata"),
-				      "finalizers");
-	json_t *old_fin = json_object_get(json_object_get(old, "metadata"),
-					  "finalizers");
+	json_t *fin =
+		json_object_get(json_object_get(obj, "metadata"), "finalizers");
+	json_t *old_fin =
+		json_object_get(json_object_get(old, "metadata"), "finalizers");
 	size_t i, j;
 	json_t *f, *g;
 	char msg[512];
@@ -688,10 +696,9 @@ static void do_apply(struct write_ctx *w, json_t *applied, struct object *o)
 		goto out;
 	}
 	rc = ssa_apply(live, applied, w->manager,
-		       force && strcmp(force, "true") == 0,
-		       w->rt->type->schema, w->api_version,
-		       w->rt->subresource, w->now, &out, &causes, err,
-		       sizeof(err));
+		       force && strcmp(force, "true") == 0, w->rt->type->schema,
+		       w->api_version, w->rt->subresource, w->now, &out,
+		       &causes, err, sizeof(err));
 	if (rc == ERR_CONFLICT) {
 		st = status_new(409, "Conflict", err, w->rt->type->group,
 				w->rt->type->resource, w->rt->name, causes);
@@ -833,19 +840,16 @@ static json_t *scale_of(const struct resource_type *t, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 
-	return json_pack("{s:s,s:s,s:{s:O,s:O,s:O,s:O},s:{s:I},s:{s:I}}",
-			 "kind", "Scale", "apiVersion", "autoscaling/v1",
-			 "metadata", "name", json_object_get(meta, "name"),
-			 "namespace",
-			 json_object_get(meta, "namespace") ?: json_null(),
-			 "uid", json_object_get(meta, "uid"),
-			 "resourceVersion",
-			 json_object_get(meta, "resourceVersion"), "spec",
-			 "replicas",
-			 json_integer_value(path_get(obj, t->scale_spec_path)),
-			 "status", "replicas",
-			 json_integer_value(
-				 path_get(obj, t->scale_status_path)));
+	return json_pack(
+		"{s:s,s:s,s:{s:O,s:O,s:O,s:O},s:{s:I},s:{s:I}}", "kind",
+		"Scale", "apiVersion", "autoscaling/v1", "metadata", "name",
+		json_object_get(meta, "name"), "namespace",
+		json_object_get(meta, "namespace") ?: json_null(), "uid",
+		json_object_get(meta, "uid"), "resourceVersion",
+		json_object_get(meta, "resourceVersion"), "spec", "replicas",
+		json_integer_value(path_get(obj, t->scale_spec_path)), "status",
+		"replicas",
+		json_integer_value(path_get(obj, t->scale_status_path)));
 }
 
 /*
@@ -875,7 +879,8 @@ static void do_scale_write(struct write_ctx *w)
 		out = apply_patch(w, w->req->content_type, scale, patch, &st);
 	replicas = json_object_get(json_object_get(out, "spec"), "replicas");
 	if (!st && !json_is_integer(replicas))
-		st = status_bad_request("Scale spec.replicas must be an integer");
+		st = status_bad_request(
+			"Scale spec.replicas must be an integer");
 	if (st) {
 		api_respond_status(w->resp, st);
 		goto out;
@@ -885,8 +890,8 @@ static void do_scale_write(struct write_ctx *w)
 	w->rt->subresource = NULL;
 	finish_update(w, json_incref(obj), o);
 	if (w->resp->code == 200) {
-		struct object *now = store_get(w->rt->type->coll, w->rt->ns,
-					       w->rt->name);
+		struct object *now =
+			store_get(w->rt->type->coll, w->rt->ns, w->rt->name);
 		json_t *cur = view_render(&w->view, object_parse(now));
 
 		api_respond_json(w->resp, 200, scale_of(w->rt->type, cur),
@@ -960,6 +965,8 @@ static json_t *check_preconditions(struct write_ctx *w,
 	char why[512];
 	char cur[32];
 
+	if (!o)
+		return NULL;
 	if (d->uid && strcmp(d->uid, o->uid) != 0) {
 		snprintf(why, sizeof(why),
 			 "Precondition failed: UID in precondition: %s, UID "
@@ -1000,10 +1007,14 @@ json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 			  const struct resource_type *t, struct object *o,
 			  const char *propagation, bool dry_run, int *code)
 {
-	json_t *obj = object_parse(o);
-	json_t *meta = meta_of(obj);
+	json_t *obj, *meta;
 	char now[32];
 
+	*code = 404;
+	if (!o)
+		return json_object();
+	obj = object_parse(o);
+	meta = meta_of(obj);
 	*code = 200;
 	if (propagation && strcmp(propagation, "Foreground") == 0)
 		add_finalizer(obj, "foregroundDeletion");
@@ -1044,7 +1055,8 @@ json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 	}
 	if (!json_object_get(meta, "deletionTimestamp")) {
 		api_now(now, sizeof(now));
-		json_object_set_new(meta, "deletionTimestamp", json_string(now));
+		json_object_set_new(meta, "deletionTimestamp",
+				    json_string(now));
 		json_object_set_new(meta, "deletionGracePeriodSeconds",
 				    json_integer(0));
 		if (json_object_get(meta, "generation"))
@@ -1081,7 +1093,7 @@ static void do_delete(struct write_ctx *w)
 		return;
 	}
 	obj = api_delete_object(w->dc, w->rt->type->coll, w->rt->type, o,
-			 d.propagation, d.dry_run, &code);
+				d.propagation, d.dry_run, &code);
 	if (code == 202) {
 		/* still present (finalizers): the real server answers 200 */
 		respond_object(w, 200, obj);
@@ -1118,18 +1130,18 @@ static void do_delete_collection(struct write_ctx *w)
 		   &n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = object_parse(objs[i]);
-		bool match = !ls || label_selector_matches(
-					    ls, json_object_get(
-							json_object_get(
-								obj, "metadata"),
-							"labels"));
+		bool match =
+			!ls ||
+			label_selector_matches(
+				ls, json_object_get(
+					    json_object_get(obj, "metadata"),
+					    "labels"));
 
 		json_decref(obj);
 		if (match)
-			json_decref(api_delete_object(w->dc, w->rt->type->coll,
-					       w->rt->type, objs[i],
-					       d.propagation, d.dry_run,
-					       &code));
+			json_decref(api_delete_object(
+				w->dc, w->rt->type->coll, w->rt->type, objs[i],
+				d.propagation, d.dry_run, &code));
 	}
 	store_list_free(objs, n);
 	label_selector_free(ls);
@@ -1184,9 +1196,9 @@ static bool body_media_ok(struct write_ctx *w, bool *yaml)
 	*yaml = media_is(ct, "application/yaml");
 	if (!ct || media_is(ct, "application/json") || *yaml)
 		return true;
-	api_respond_status(w->resp,
-			   status_unsupported_media(
-				   "application/json, application/yaml"));
+	api_respond_status(
+		w->resp,
+		status_unsupported_media("application/json, application/yaml"));
 	return false;
 }
 
@@ -1240,8 +1252,7 @@ void api_handle_write(struct devcluster *dc, const struct api_request *req,
 		do_scale_write(&w);
 	} else if (req->method == HTTP_PATCH && rt->name) {
 		do_patch(&w);
-	} else if (req->method == HTTP_DELETE && rt->name &&
-		   !rt->subresource) {
+	} else if (req->method == HTTP_DELETE && rt->name && !rt->subresource) {
 		do_delete(&w);
 	} else if (req->method == HTTP_DELETE && !rt->name) {
 		do_delete_collection(&w);

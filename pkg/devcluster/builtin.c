@@ -27,16 +27,18 @@
 	"characters or '-', and must start and end with an alphanumeric "      \
 	"character (e.g. 'my-name',  or '123-abc', regex used for validation " \
 	"is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-#define DNS1035_MSG                                                           \
+#define DNS1035_MSG                                                            \
 	"a DNS-1035 label must consist of lower case alphanumeric characters " \
-	"or '-', start with an alphabetic character, and end with an "        \
-	"alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used "  \
+	"or '-', start with an alphabetic character, and end with an "         \
+	"alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used "   \
 	"for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-#define LABEL_VALUE_MSG                                                       \
-	"a valid label must be an empty string or consist of alphanumeric "   \
-	"characters, '-', '_' or '.', and must start and end with an "        \
-	"alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', " \
-	"regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+#define LABEL_VALUE_MSG                                                     \
+	"a valid label must be an empty string or consist of alphanumeric " \
+	"characters, '-', '_' or '.', and must start and end with an "      \
+	"alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "      \
+	"'12345', "                                                         \
+	"regex used for validation is "                                     \
+	"'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 
 static void cause(json_t *causes, const char *reason, const char *field,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -50,9 +52,9 @@ static void cause(json_t *causes, const char *reason, const char *field,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason",
-						reason, "message", msg, "field",
-						field));
+	json_array_append_new(causes,
+			      json_pack("{s:s,s:s,s:s}", "reason", reason,
+					"message", msg, "field", field));
 }
 
 static bool is_alnum_lower(char c)
@@ -274,8 +276,8 @@ static void default_container(json_t *c)
 {
 	const char *image = json_string_value(json_object_get(c, "image"));
 	const char *colon = image ? strrchr(image, ':') : NULL;
-	bool latest = !colon || strchr(colon, '/') ||
-		      strcmp(colon, ":latest") == 0;
+	bool latest =
+		!colon || strchr(colon, '/') || strcmp(colon, ":latest") == 0;
 	size_t i;
 	json_t *p;
 
@@ -331,9 +333,9 @@ static void default_service(struct devcluster *dc, json_t *obj,
 	}
 	if (json_object_get(spec, "clusterIP") &&
 	    !json_object_get(spec, "clusterIPs"))
-		json_object_set_new(spec, "clusterIPs",
-				    json_pack("[O]", json_object_get(
-							     spec, "clusterIP")));
+		json_object_set_new(
+			spec, "clusterIPs",
+			json_pack("[O]", json_object_get(spec, "clusterIP")));
 	set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
 	set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
 	set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
@@ -374,9 +376,8 @@ void builtin_default(struct devcluster *dc, const struct resource_type *t,
 
 	if (!*g && strcmp(r, "namespaces") == 0) {
 		json_t *labels = obj_at(obj_at(obj, "metadata"), "labels");
-		const char *name = json_string_value(
-			json_object_get(json_object_get(obj, "metadata"),
-					"name"));
+		const char *name = json_string_value(json_object_get(
+			json_object_get(obj, "metadata"), "name"));
 
 		if (name)
 			json_object_set_new(labels,
@@ -428,8 +429,8 @@ static void validate_containers(json_t *spec, const char *prefix,
 	json_array_foreach(cs, i, c)
 	{
 		if (!json_string_length(json_object_get(c, "name"))) {
-			snprintf(field, sizeof(field), "%s.containers[%zu].name",
-				 prefix, i);
+			snprintf(field, sizeof(field),
+				 "%s.containers[%zu].name", prefix, i);
 			cause(causes, "FieldValueRequired", field,
 			      "Required value");
 		}
@@ -448,8 +449,8 @@ static void validate_workload(const json_t *obj, const json_t *old,
 	json_t *spec = json_object_get(obj, "spec");
 	json_t *sel = json_object_get(spec, "selector");
 	json_t *tmpl = json_object_get(spec, "template");
-	json_t *labels = json_object_get(json_object_get(tmpl, "metadata"),
-					 "labels");
+	json_t *labels =
+		json_object_get(json_object_get(tmpl, "metadata"), "labels");
 	json_t *replicas = json_object_get(spec, "replicas");
 	struct label_selector *ls = NULL;
 	char err[256];
@@ -477,8 +478,9 @@ static void validate_workload(const json_t *obj, const json_t *old,
 	label_selector_free(ls);
 	validate_containers(json_object_get(tmpl, "spec"), "spec.template.spec",
 			    causes);
-	if (old && !json_equal(sel, json_object_get(json_object_get(old, "spec"),
-						     "selector")))
+	if (old &&
+	    !json_equal(sel, json_object_get(json_object_get(old, "spec"),
+					     "selector")))
 		cause(causes, "FieldValueInvalid", "spec.selector",
 		      "Invalid value: field is immutable");
 }
@@ -500,7 +502,8 @@ static void validate_service(const json_t *obj, json_t *causes)
 		      "Required value");
 	json_array_foreach(ports, i, p)
 	{
-		json_int_t port = json_integer_value(json_object_get(p, "port"));
+		json_int_t port =
+			json_integer_value(json_object_get(p, "port"));
 
 		if (port < 1 || port > 65535) {
 			snprintf(field, sizeof(field), "spec.ports[%zu].port",

@@ -15,9 +15,9 @@
 static void add_cause(json_t *causes, const char *reason, const char *field,
 		      const char *msg)
 {
-	json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason",
-						reason, "message", msg, "field",
-						field));
+	json_array_append_new(causes,
+			      json_pack("{s:s,s:s,s:s}", "reason", reason,
+					"message", msg, "field", field));
 }
 
 static void validate_versions(json_t *versions, json_t *causes)
@@ -35,13 +35,13 @@ static void validate_versions(json_t *versions, json_t *causes)
 	}
 	json_array_foreach(versions, i, v)
 	{
-		json_t *schema = json_object_get(
-			json_object_get(v, "schema"), "openAPIV3Schema");
+		json_t *schema = json_object_get(json_object_get(v, "schema"),
+						 "openAPIV3Schema");
 
 		storage += json_is_true(json_object_get(v, "storage"));
 		if (!json_string_length(json_object_get(v, "name"))) {
-			snprintf(field, sizeof(field), "spec.versions[%zu].name",
-				 i);
+			snprintf(field, sizeof(field),
+				 "spec.versions[%zu].name", i);
 			add_cause(causes, "FieldValueRequired", field,
 				  "Required value");
 		}
@@ -66,7 +66,8 @@ json_t *crd_validate(struct devcluster *dc, const json_t *crd,
 	json_t *spec = json_object_get(crd, "spec");
 	json_t *names = json_object_get(spec, "names");
 	const char *group = json_string_value(json_object_get(spec, "group"));
-	const char *plural = json_string_value(json_object_get(names, "plural"));
+	const char *plural =
+		json_string_value(json_object_get(names, "plural"));
 	const char *kind = json_string_value(json_object_get(names, "kind"));
 	const char *scope = json_string_value(json_object_get(spec, "scope"));
 	const char *name = json_string_value(
@@ -103,7 +104,8 @@ json_t *crd_validate(struct devcluster *dc, const json_t *crd,
 	validate_versions(json_object_get(spec, "versions"), causes);
 	if (old && group &&
 	    strcmp(group, json_string_value(json_object_get(
-				  json_object_get(old, "spec"), "group")) ?: "") != 0)
+				  json_object_get(old, "spec"), "group"))
+				  ?: "") != 0)
 		add_cause(causes, "FieldValueInvalid", "spec.group",
 			  "Invalid value: field is immutable");
 	return causes;
@@ -124,15 +126,14 @@ void crd_prepare(json_t *crd, bool create)
 
 	(void)create;
 	api_now(now, sizeof(now));
-	json_array_foreach(versions, i, v) if (json_is_true(
-		json_object_get(v, "storage"))) json_array_append(stored,
-								  json_object_get(v, "name"));
+	json_array_foreach(versions, i,
+			   v) if (json_is_true(json_object_get(v, "storage")))
+		json_array_append(stored, json_object_get(v, "name"));
 	json_array_append_new(
-		conds, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type",
-				 "NamesAccepted", "status", "True",
-				 "lastTransitionTime", now, "reason",
-				 "NoConflicts", "message",
-				 "no conflicts found"));
+		conds,
+		json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "NamesAccepted",
+			  "status", "True", "lastTransitionTime", now, "reason",
+			  "NoConflicts", "message", "no conflicts found"));
 	json_array_append_new(
 		conds, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "Established",
 				 "status", "True", "lastTransitionTime", now,
@@ -170,7 +171,8 @@ void crd_established(struct devcluster *dc, const json_t *crd)
 		&dc->store,
 		json_string_value(json_object_get(spec, "group")) ?: "",
 		json_string_value(json_object_get(
-			json_object_get(spec, "names"), "plural")) ?: "");
+			json_object_get(spec, "names"), "plural"))
+			?: "");
 	if (items)
 		watch_hub_close_collection(&dc->hub, items);
 }
@@ -179,8 +181,8 @@ void api_create_default_namespaces(struct devcluster *dc)
 {
 	static const char *const names[] = {"default", "kube-system",
 					    "kube-public", NULL};
-	struct collection *c = store_collection(&dc->store, "", "namespaces",
-						false);
+	struct collection *c =
+		store_collection(&dc->store, "", "namespaces", false);
 	char now[32];
 	char uid[40];
 

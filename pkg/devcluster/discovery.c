@@ -17,8 +17,8 @@
 	"application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 static const char *const all_verbs[] = {"create", "delete", "deletecollection",
-					"get", "list", "patch", "update",
-					"watch", NULL};
+					"get",	  "list",   "patch",
+					"update", "watch",  NULL};
 
 static json_t *verbs_json(void)
 {
@@ -45,8 +45,9 @@ static json_t *aggregated_resource(const struct resource_type *t)
 	json_object_set_new(r, "resource", json_string(t->resource));
 	json_object_set_new(r, "responseKind",
 			    gvk(t, t->group, t->version, t->kind));
-	json_object_set_new(r, "scope", json_string(t->namespaced ? "Namespaced"
-								 : "Cluster"));
+	json_object_set_new(
+		r, "scope",
+		json_string(t->namespaced ? "Namespaced" : "Cluster"));
 	json_object_set_new(r, "singularResource", json_string(t->singular));
 	json_object_set_new(r, "verbs", verbs_json());
 	if (json_array_size(t->short_names))
@@ -55,11 +56,10 @@ static json_t *aggregated_resource(const struct resource_type *t)
 		json_object_set(r, "categories", t->categories);
 	if (t->has_status)
 		json_array_append_new(
-			subs,
-			json_pack("{s:s,s:o,s:[sss]}", "subresource", "status",
-				  "responseKind",
-				  gvk(t, t->group, t->version, t->kind),
-				  "verbs", "get", "patch", "update"));
+			subs, json_pack("{s:s,s:o,s:[sss]}", "subresource",
+					"status", "responseKind",
+					gvk(t, t->group, t->version, t->kind),
+					"verbs", "get", "patch", "update"));
 	if (t->has_scale)
 		json_array_append_new(
 			subs, json_pack("{s:s,s:o,s:[sss]}", "subresource",
@@ -151,9 +151,9 @@ static json_t *legacy_groups(struct devcluster *dc)
 		size_t j;
 		json_t *v;
 
-		json_array_foreach(vers, j, v) seen |= strcmp(
-			json_string_value(json_object_get(v, "version")),
-			t->version) == 0;
+		json_array_foreach(vers, j, v) seen |=
+			strcmp(json_string_value(json_object_get(v, "version")),
+			       t->version) == 0;
 		if (!seen)
 			json_array_append_new(
 				vers, json_pack("{s:s,s:s}", "groupVersion", gv,
@@ -199,11 +199,11 @@ static json_t *resource_list(struct devcluster *dc, const char *group,
 		if (t->has_status) {
 			snprintf(sub, sizeof(sub), "%s/status", t->resource);
 			json_array_append_new(
-				res, json_pack("{s:s,s:s,s:b,s:s,s:[sss]}",
-					       "name", sub, "singularName", "",
-					       "namespaced", t->namespaced,
-					       "kind", t->kind, "verbs", "get",
-					       "patch", "update"));
+				res,
+				json_pack("{s:s,s:s,s:b,s:s,s:[sss]}", "name",
+					  sub, "singularName", "", "namespaced",
+					  t->namespaced, "kind", t->kind,
+					  "verbs", "get", "patch", "update"));
 		}
 		if (t->has_scale) {
 			snprintf(sub, sizeof(sub), "%s/scale", t->resource);
@@ -232,8 +232,7 @@ static json_t *resource_list(struct devcluster *dc, const char *group,
 
 static bool wants_aggregated(const struct api_request *req)
 {
-	return req->accept &&
-	       strstr(req->accept, "as=APIGroupDiscoveryList") &&
+	return req->accept && strstr(req->accept, "as=APIGroupDiscoveryList") &&
 	       strstr(req->accept, "v=v2;") != NULL;
 }
 
@@ -288,10 +287,9 @@ static json_t *openapi_index(struct devcluster *dc)
 			char *url = xasprintf("/openapi/v3/%s?hash=%s", key,
 					      hash ? hash : "0");
 
-			json_object_set_new(paths, key,
-					    json_pack("{s:s}",
-						      "serverRelativeURL",
-						      url));
+			json_object_set_new(
+				paths, key,
+				json_pack("{s:s}", "serverRelativeURL", url));
 			free(url);
 			free(hash);
 			json_decref(doc);
@@ -364,12 +362,13 @@ void api_handle_discovery(struct devcluster *dc, const struct api_request *req,
 		size_t i;
 		json_t *g;
 
-		json_array_foreach(groups, i, g) if (strcmp(
-			json_string_value(json_object_get(g, "name")),
-			segs[1]) == 0) doc = json_incref(g);
+		json_array_foreach(groups, i, g) if (
+			strcmp(json_string_value(json_object_get(g, "name")),
+			       segs[1]) == 0) doc = json_incref(g);
 		json_decref(groups);
 		if (doc) {
-			json_object_set_new(doc, "kind", json_string("APIGroup"));
+			json_object_set_new(doc, "kind",
+					    json_string("APIGroup"));
 			json_object_set_new(doc, "apiVersion",
 					    json_string("v1"));
 		}

@@ -31,17 +31,17 @@ static bool has_finalizer(const json_t *obj, const char *name)
 	size_t i;
 	json_t *f;
 
-	json_array_foreach(json_object_get(json_object_get(obj, "metadata"),
-					   "finalizers"),
-			   i, f) if (strcmp(json_string_value(f) ?: "", name) ==
-				     0) return true;
+	json_array_foreach(
+		json_object_get(json_object_get(obj, "metadata"), "finalizers"),
+		i, f) if (strcmp(json_string_value(f) ?: "", name) ==
+			  0) return true;
 	return false;
 }
 
 static void remove_finalizer(json_t *obj, const char *name)
 {
-	json_t *fin = json_object_get(json_object_get(obj, "metadata"),
-				      "finalizers");
+	json_t *fin =
+		json_object_get(json_object_get(obj, "metadata"), "finalizers");
 
 	for (size_t i = json_array_size(fin); i-- > 0;)
 		if (strcmp(json_string_value(json_array_get(fin, i)) ?: "",
@@ -62,8 +62,10 @@ void api_internal_update(struct devcluster *dc, struct collection *c,
 	dc->dirty = true;
 	if (json_object_get(meta, "deletionTimestamp") &&
 	    json_array_size(fin) == 0) {
-		json_array_append_new(dc->gc_queue, json_string(uid ? uid : ""));
-		store_delete(&dc->store, c, ns ? ns : "", name ? name : "", obj);
+		json_array_append_new(dc->gc_queue,
+				      json_string(uid ? uid : ""));
+		store_delete(&dc->store, c, ns ? ns : "", name ? name : "",
+			     obj);
 		if (t && strcmp(t->resource, "customresourcedefinitions") == 0)
 			crd_established(dc, obj);
 		return;
@@ -101,9 +103,8 @@ static struct entry *all_objects(struct devcluster *dc, size_t *n)
 
 	*n = 0;
 	for (size_t i = 0; hashmap_next(&dc->store.collections, &i, &key, &cv);)
-		for (size_t j = 0;
-		     hashmap_next(&((struct collection *)cv)->items, &j, NULL,
-				  &ov);)
+		for (size_t j = 0; hashmap_next(
+			     &((struct collection *)cv)->items, &j, NULL, &ov);)
 			if (*n < dc->store.count + 1) {
 				out[*n].coll = cv;
 				out[(*n)++].obj = object_ref(ov);
@@ -126,7 +127,8 @@ static void collect_dependent(struct devcluster *dc, struct entry *dep,
 	bool orphan_from = false, foreground = false;
 
 	for (size_t k = 0; k < dep->obj->n_owners; k++) {
-		struct object *owner = hashmap_get(by_uid, dep->obj->owner_uids[k]);
+		struct object *owner =
+			hashmap_get(by_uid, dep->obj->owner_uids[k]);
 
 		if (!owner) {
 			absent++;
@@ -148,8 +150,8 @@ static void collect_dependent(struct devcluster *dc, struct entry *dep,
 		for (size_t i = json_array_size(refs); i-- > 0;) {
 			const char *uid = json_string_value(json_object_get(
 				json_array_get(refs, i), "uid"));
-			struct object *owner = uid ? hashmap_get(by_uid, uid)
-						   : NULL;
+			struct object *owner =
+				uid ? hashmap_get(by_uid, uid) : NULL;
 
 			if (owner && owner->deleting)
 				json_array_remove(refs, i);
@@ -185,7 +187,8 @@ static void finish_owner(struct devcluster *dc, struct entry *e,
 	if (!e->obj->deleting || !e->obj->has_finalizers)
 		return;
 	obj = object_parse(e->obj);
-	if (has_finalizer(obj, "orphan") && !has_dependents(all, n, e->obj->uid)) {
+	if (has_finalizer(obj, "orphan") &&
+	    !has_dependents(all, n, e->obj->uid)) {
 		remove_finalizer(obj, "orphan");
 		changed = true;
 	}
@@ -223,8 +226,8 @@ static void collect_garbage(struct devcluster *dc)
 /* Deletes the content of terminating namespaces, then the namespaces. */
 static void finish_namespaces(struct devcluster *dc)
 {
-	struct collection *nsc = store_find_collection(&dc->store, "",
-						       "namespaces");
+	struct collection *nsc =
+		store_find_collection(&dc->store, "", "namespaces");
 	size_t n;
 	struct entry *all;
 
@@ -253,7 +256,8 @@ static void finish_namespaces(struct devcluster *dc)
 			if (json_array_size(json_object_get(
 				    json_object_get(obj, "metadata"),
 				    "finalizers")) == 0)
-				store_delete(&dc->store, nsc, "", ns->name, obj);
+				store_delete(&dc->store, nsc, "", ns->name,
+					     obj);
 			else
 				store_put(&dc->store, nsc, obj);
 			json_decref(obj);
@@ -266,8 +270,9 @@ static void finish_namespaces(struct devcluster *dc)
 /* Removes the objects of CRDs being deleted, then releases the CRDs. */
 static void finish_crds(struct devcluster *dc)
 {
-	struct collection *crds = store_find_collection(
-		&dc->store, "apiextensions.k8s.io", "customresourcedefinitions");
+	struct collection *crds =
+		store_find_collection(&dc->store, "apiextensions.k8s.io",
+				      "customresourcedefinitions");
 	size_t n;
 	struct entry *all;
 
@@ -288,7 +293,8 @@ static void finish_crds(struct devcluster *dc)
 			&dc->store,
 			json_string_value(json_object_get(spec, "group")) ?: "",
 			json_string_value(json_object_get(
-				json_object_get(spec, "names"), "plural")) ?: "");
+				json_object_get(spec, "names"), "plural"))
+				?: "");
 		if (items && items->items.size) {
 			struct object **objs;
 			size_t m;
@@ -296,7 +302,8 @@ static void finish_crds(struct devcluster *dc)
 			store_list(&dc->store, items, NULL, 0, NULL, &objs, &m);
 			for (size_t j = 0; j < m; j++)
 				api_internal_delete(dc, items, objs[j]->ns,
-						    objs[j]->name, "Background");
+						    objs[j]->name,
+						    "Background");
 			store_list_free(objs, m);
 			(void)key;
 			(void)v;
@@ -316,10 +323,14 @@ void devcluster_tick(struct devcluster *dc)
 	time_t now = time(NULL);
 	char err[256];
 
-	collect_garbage(dc);
-	finish_namespaces(dc);
-	finish_crds(dc);
-	json_array_clear(dc->gc_queue);
+	if (dc->gc_pending || json_array_size(dc->gc_queue)) {
+		/* a pass may itself write; those writes ask for the next one */
+		dc->gc_pending = false;
+		json_array_clear(dc->gc_queue);
+		collect_garbage(dc);
+		finish_namespaces(dc);
+		finish_crds(dc);
+	}
 	if (dc->opt.snapshot && dc->dirty && now - last_save >= 2) {
 		if (snapshot_save(dc, dc->opt.snapshot, err, sizeof(err)))
 			LOG_WARNF("snapshot not saved", "error=\"%s\"", err);

@@ -253,10 +253,10 @@ static int write_headers(struct lws *wsi, struct session *s, bool stream)
 	{
 		const char *text = json_string_value(w);
 
-		if (lws_add_http_header_by_name(wsi,
-						(const unsigned char *)"warning:",
-						(const unsigned char *)text,
-						(int)strlen(text), &p, end))
+		if (lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)"warning:",
+			    (const unsigned char *)text, (int)strlen(text), &p,
+			    end))
 			return -1;
 	}
 	if (s->resp.retry_after > 0) {

@@ -17,7 +17,7 @@
 
 struct http_server_config {
 	const char *address; /* "127.0.0.1" */
-	int port;            /* 0: pick a free port */
+	int port;	     /* 0: pick a free port */
 	const char *cert_path;
 	const char *key_path;
 	const char *token; /* required bearer token */

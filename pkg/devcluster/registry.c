@@ -15,7 +15,7 @@ struct builtin {
 	const char *group, *version, *resource, *singular, *kind;
 	bool namespaced, status, scale;
 	const char *short_names; /* comma-separated */
-	const char *categories;  /* comma-separated */
+	const char *categories;	 /* comma-separated */
 	enum resource_view view;
 };
 
@@ -140,9 +140,8 @@ void registry_add_builtins(struct registry *r, struct store *s)
 	}
 }
 
-struct resource_type *registry_find(const struct registry *r,
-				    const char *group, const char *version,
-				    const char *resource)
+struct resource_type *registry_find(const struct registry *r, const char *group,
+				    const char *version, const char *resource)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct resource_type *t = r->types[i];
@@ -156,8 +155,8 @@ struct resource_type *registry_find(const struct registry *r,
 }
 
 struct resource_type *registry_find_kind(const struct registry *r,
-					 const char *group,
-					 const char *version, const char *kind)
+					 const char *group, const char *version,
+					 const char *kind)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct resource_type *t = r->types[i];
@@ -263,8 +262,8 @@ static struct resource_type *type_from_version(const json_t *crd,
 	t->selectable_fields = json_is_array(sel) ? json_deep_copy(sel) : NULL;
 	t->short_names = copy_or_empty(json_object_get(names, "shortNames"));
 	t->categories = copy_or_empty(json_object_get(names, "categories"));
-	t->crd_name = xstrdup(
-		str_at(json_object_get(crd, "metadata"), "name") ?: "");
+	t->crd_name =
+		xstrdup(str_at(json_object_get(crd, "metadata"), "name") ?: "");
 	return t;
 }
 
@@ -282,11 +281,10 @@ int registry_sync_crd(struct registry *r, struct store *s, const json_t *crd)
 	    !str_at(names, "kind") || !json_is_array(versions))
 		return ERR_INVAL;
 	registry_remove_crd(r, name);
-	coll = store_collection(s, str_at(spec, "group"),
-				str_at(names, "plural"),
-				!str_at(spec, "scope") ||
-					strcmp(str_at(spec, "scope"),
-					       "Namespaced") == 0);
+	coll = store_collection(
+		s, str_at(spec, "group"), str_at(names, "plural"),
+		!str_at(spec, "scope") ||
+			strcmp(str_at(spec, "scope"), "Namespaced") == 0);
 	json_array_foreach(versions, i, ver)
 	{
 		struct resource_type *t;

@@ -21,7 +21,7 @@
 #include "devcluster/store.h"
 
 enum resource_view {
-	VIEW_PLAIN,     /* stored as served */
+	VIEW_PLAIN,	/* stored as served */
 	VIEW_EVENTS_V1, /* events.k8s.io/v1 over core/v1 Event storage */
 };
 
@@ -36,16 +36,16 @@ struct resource_type {
 	bool has_status;
 	bool has_scale;
 	bool is_custom;
-	bool storage_version; /* the CRD version objects are stored in */
-	char *scale_spec_path;     /* ".spec.replicas" */
+	bool storage_version;	   /* the CRD version objects are stored in */
+	char *scale_spec_path;	   /* ".spec.replicas" */
 	char *scale_status_path;   /* ".status.replicas" */
 	char *scale_selector_path; /* ".status.selector" or NULL */
-	json_t *schema;            /* openAPIV3Schema (CRDs) or NULL */
+	json_t *schema;		   /* openAPIV3Schema (CRDs) or NULL */
 	json_t *printer_columns;   /* additionalPrinterColumns or NULL */
-	json_t *short_names;       /* array of strings */
-	json_t *categories;        /* array of strings */
+	json_t *short_names;	   /* array of strings */
+	json_t *categories;	   /* array of strings */
 	json_t *selectable_fields; /* array of JSON paths, CRDs only */
-	char *crd_name;            /* owning CRD, NULL for built-ins */
+	char *crd_name;		   /* owning CRD, NULL for built-ins */
 	enum resource_view view;
 	struct collection *coll;
 };
@@ -63,13 +63,11 @@ void registry_release(struct registry *r);
 void registry_add_builtins(struct registry *r, struct store *s);
 
 /* The type serving (group, version, resource), or NULL. Borrowed. */
-struct resource_type *registry_find(const struct registry *r,
-				    const char *group, const char *version,
-				    const char *resource);
+struct resource_type *registry_find(const struct registry *r, const char *group,
+				    const char *version, const char *resource);
 /* The type of (group, version, kind), or NULL. Borrowed. */
 struct resource_type *registry_find_kind(const struct registry *r,
-					 const char *group,
-					 const char *version,
+					 const char *group, const char *version,
 					 const char *kind);
 /* Any served type of (group, kind) - used for owner references. */
 struct resource_type *registry_find_group_kind(const struct registry *r,

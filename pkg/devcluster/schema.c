@@ -1105,9 +1105,10 @@ static void go_quote(struct buf *b, const char *s)
  */
 static void float_digits(double f, char *digits, size_t cap, int *dp)
 {
-	char tmp[40], *e;
+	char tmp[40] = "0e+00", *e;
 	size_t n = 0;
 
+	memset(digits, 0, cap);
 	if (f == 0) {
 		snprintf(digits, cap, "0");
 		*dp = 1;
@@ -1119,6 +1120,11 @@ static void float_digits(double f, char *digits, size_t cap, int *dp)
 			break;
 	}
 	e = strchr(tmp, 'e');
+	if (!e) { /* not finite: callers never pass these */
+		snprintf(digits, cap, "0");
+		*dp = 1;
+		return;
+	}
 	for (char *p = tmp; p < e && n + 1 < cap; p++)
 		if (*p >= '0' && *p <= '9')
 			digits[n++] = *p;

@@ -23,7 +23,8 @@ int snapshot_save(struct devcluster *dc, const char *path, char *errbuf,
 	char *tmp = xasprintf("%s.tmp", path);
 	int rc = 0;
 
-	for (size_t i = 0; hashmap_next(&dc->store.collections, &i, &key, &cv);) {
+	for (size_t i = 0;
+	     hashmap_next(&dc->store.collections, &i, &key, &cv);) {
 		struct collection *c = cv;
 
 		for (size_t j = 0; hashmap_next(&c->items, &j, NULL, &ov);)
@@ -46,7 +47,8 @@ int snapshot_save(struct devcluster *dc, const char *path, char *errbuf,
 static void load_entry(struct devcluster *dc, json_t *e)
 {
 	struct collection *c = store_collection(
-		&dc->store, json_string_value(json_object_get(e, "group")) ?: "",
+		&dc->store,
+		json_string_value(json_object_get(e, "group")) ?: "",
 		json_string_value(json_object_get(e, "resource")) ?: "",
 		json_is_true(json_object_get(e, "namespaced")));
 	json_t *obj = json_object_get(e, "object");
@@ -74,14 +76,20 @@ int snapshot_load(struct devcluster *dc, const char *path, char *errbuf,
 			       "%s: no \"objects\" array", path);
 	}
 	/* objects keep their stored resourceVersions' order: CRDs first */
-	json_array_foreach(objects, i, e) if (strcmp(
-		json_string_value(json_object_get(e, "resource")) ?: "",
-		"customresourcedefinitions") == 0) load_entry(dc, e);
-	json_array_foreach(objects, i, e) if (strcmp(
-		json_string_value(json_object_get(e, "resource")) ?: "",
-		"customresourcedefinitions") != 0) load_entry(dc, e);
-	if ((uint64_t)json_integer_value(json_object_get(doc, "resourceVersion")) >
-	    dc->store.rv)
+	json_array_foreach(
+		objects, i,
+		e) if (strcmp(json_string_value(json_object_get(e, "resource"))
+				      ?: "",
+			      "customresourcedefinitions") == 0)
+		load_entry(dc, e);
+	json_array_foreach(
+		objects, i,
+		e) if (strcmp(json_string_value(json_object_get(e, "resource"))
+				      ?: "",
+			      "customresourcedefinitions") != 0)
+		load_entry(dc, e);
+	if ((uint64_t)json_integer_value(
+		    json_object_get(doc, "resourceVersion")) > dc->store.rv)
 		dc->store.rv = (uint64_t)json_integer_value(
 			json_object_get(doc, "resourceVersion"));
 	dc->store.compacted_rv = dc->store.rv;

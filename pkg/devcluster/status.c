@@ -45,8 +45,8 @@ json_t *status_new(int code, const char *reason, const char *message,
 json_t *status_success(const struct resource_type *t, const char *name,
 		       const char *uid)
 {
-	json_t *st = status_new(200, NULL, NULL, t->group, t->resource, name,
-				NULL);
+	json_t *st =
+		status_new(200, NULL, NULL, t->group, t->resource, name, NULL);
 	json_t *details = json_object_get(st, "details");
 
 	if (uid && details)
@@ -64,8 +64,7 @@ static json_t *named(int code, const char *reason,
 
 	resource_type_qualified(t, qual, sizeof(qual));
 	snprintf(msg, sizeof(msg), "%s \"%s\" %s", qual, name, suffix);
-	return status_new(code, reason, msg, t->group, t->resource, name,
-			  NULL);
+	return status_new(code, reason, msg, t->group, t->resource, name, NULL);
 }
 
 json_t *status_not_found(const struct resource_type *t, const char *name)
@@ -73,8 +72,7 @@ json_t *status_not_found(const struct resource_type *t, const char *name)
 	return named(404, "NotFound", t, name, "not found");
 }
 
-json_t *status_already_exists(const struct resource_type *t,
-			      const char *name)
+json_t *status_already_exists(const struct resource_type *t, const char *name)
 {
 	return named(409, "AlreadyExists", t, name, "already exists");
 }
@@ -120,9 +118,9 @@ json_t *status_invalid1(const struct resource_type *t, const char *name,
 {
 	json_t *causes = json_array();
 
-	json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason",
-						reason, "message", message,
-						"field", field));
+	json_array_append_new(causes,
+			      json_pack("{s:s,s:s,s:s}", "reason", reason,
+					"message", message, "field", field));
 	return status_invalid(t, name, causes);
 }
 
@@ -175,8 +173,8 @@ json_t *status_too_large(size_t limit)
 
 json_t *status_unauthorized(void)
 {
-	return status_new(401, "Unauthorized", "Unauthorized", NULL, NULL,
-			  NULL, NULL);
+	return status_new(401, "Unauthorized", "Unauthorized", NULL, NULL, NULL,
+			  NULL);
 }
 
 json_t *status_too_many(int retry_after)
@@ -195,8 +193,8 @@ json_t *status_too_many(int retry_after)
 json_t *status_internal(const char *message)
 {
 	char *msg = xasprintf("Internal error occurred: %s", message);
-	json_t *st = status_new(500, "InternalError", msg, NULL, NULL, NULL,
-				NULL);
+	json_t *st =
+		status_new(500, "InternalError", msg, NULL, NULL, NULL, NULL);
 
 	free(msg);
 	return st;

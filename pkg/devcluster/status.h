@@ -25,8 +25,7 @@ json_t *status_success(const struct resource_type *t, const char *name,
 		       const char *uid);
 
 json_t *status_not_found(const struct resource_type *t, const char *name);
-json_t *status_already_exists(const struct resource_type *t,
-			      const char *name);
+json_t *status_already_exists(const struct resource_type *t, const char *name);
 json_t *status_conflict(const struct resource_type *t, const char *name);
 /* 409 Conflict with a custom message after the standard prefix. */
 json_t *status_conflict_msg(const struct resource_type *t, const char *name,

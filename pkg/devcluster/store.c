@@ -80,8 +80,7 @@ static char *make_key(const char *ns, const char *name)
 	return xasprintf("%s/%s", ns ? ns : "", name);
 }
 
-struct object *store_get(struct collection *c, const char *ns,
-			 const char *name)
+struct object *store_get(struct collection *c, const char *ns, const char *name)
 {
 	char key[640];
 
@@ -134,7 +133,8 @@ static void collect_owners(struct object *o, json_t *meta)
 	o->owner_uids = xcalloc(json_array_size(refs), sizeof(char *));
 	json_array_foreach(refs, i, ref)
 	{
-		const char *uid = json_string_value(json_object_get(ref, "uid"));
+		const char *uid =
+			json_string_value(json_object_get(ref, "uid"));
 
 		if (uid)
 			o->owner_uids[o->n_owners++] = xstrdup(uid);
@@ -177,9 +177,8 @@ static void set_rv(json_t *obj, uint64_t rv)
 	json_object_set_new(meta, "resourceVersion", json_string(text));
 }
 
-static void record(struct store *s, enum change_type type,
-		   struct collection *c, struct object *obj,
-		   struct object *prev)
+static void record(struct store *s, enum change_type type, struct collection *c,
+		   struct object *obj, struct object *prev)
 {
 	struct change *slot;
 
@@ -273,14 +272,13 @@ static void undo_changes(struct store *s, struct collection *c, uint64_t at,
 		if (ch->coll != c)
 			continue;
 		/* the map stores NULL as a marker through this sentinel */
-		hashmap_put(undo, ch->obj->key, ch->prev ? (void *)ch->prev
-							 : (void *)undo);
+		hashmap_put(undo, ch->obj->key,
+			    ch->prev ? (void *)ch->prev : (void *)undo);
 	}
 }
 
 int store_list(struct store *s, struct collection *c, const char *ns,
-	       uint64_t at, const char *after, struct object ***out,
-	       size_t *n)
+	       uint64_t at, const char *after, struct object ***out, size_t *n)
 {
 	struct hashmap undo;
 	struct object **items;

@@ -31,13 +31,17 @@
 
 #include "util/hashmap.h"
 
-enum change_type { CHANGE_ADDED, CHANGE_MODIFIED, CHANGE_DELETED };
+enum change_type {
+	CHANGE_ADDED,
+	CHANGE_MODIFIED,
+	CHANGE_DELETED
+};
 
 struct object {
 	int refs;
 	uint64_t rv;
-	char *key;  /* "ns/name" */
-	char *ns;   /* "" when cluster-scoped */
+	char *key; /* "ns/name" */
+	char *ns;  /* "" when cluster-scoped */
 	char *name;
 	char *uid;
 	char *json; /* compact JSON of the whole object */
@@ -67,9 +71,9 @@ typedef void (*store_change_fn)(const struct change *c, void *data);
 
 struct store {
 	uint64_t rv;
-	uint64_t compacted_rv; /* changes at or below this are forgotten */
+	uint64_t compacted_rv;	    /* changes at or below this are forgotten */
 	struct hashmap collections; /* "group/resource" -> collection */
-	struct change *history;     /* ring of history_size entries */
+	struct change *history;	    /* ring of history_size entries */
 	size_t history_size;
 	size_t history_start;
 	size_t history_len;
@@ -117,8 +121,7 @@ int store_delete(struct store *s, struct collection *c, const char *ns,
  * Returns 0, or ERR_GONE when `at` is older than the kept history.
  */
 int store_list(struct store *s, struct collection *c, const char *ns,
-	       uint64_t at, const char *after, struct object ***out,
-	       size_t *n);
+	       uint64_t at, const char *after, struct object ***out, size_t *n);
 void store_list_free(struct object **items, size_t n);
 
 /*

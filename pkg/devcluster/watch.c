@@ -122,9 +122,16 @@ static const char *const events_v1_fields[] = {
 	NULL,
 };
 static const char *const pod_fields[] = {
-	"metadata.name", "metadata.namespace", "spec.nodeName",
-	"spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-	"status.phase", "status.podIP", "status.nominatedNodeName", NULL,
+	"metadata.name",
+	"metadata.namespace",
+	"spec.nodeName",
+	"spec.restartPolicy",
+	"spec.schedulerName",
+	"spec.serviceAccountName",
+	"status.phase",
+	"status.podIP",
+	"status.nominatedNodeName",
+	NULL,
 };
 
 const char *const *view_supported_fields(const struct view *v)
@@ -165,8 +172,7 @@ const char *view_field_value(const struct view *v, const json_t *obj,
 	char *save = NULL;
 	char *part;
 
-	if (strcmp(field, "source") == 0 &&
-	    strcmp(v->resource, "events") == 0)
+	if (strcmp(field, "source") == 0 && strcmp(v->resource, "events") == 0)
 		field = "source.component";
 	snprintf(path, sizeof(path), "%s",
 		 storage_field(v, field, scratch, len));
@@ -258,9 +264,9 @@ bool watcher_matches(const struct watcher *w, const json_t *obj)
 {
 	const json_t *meta = json_object_get(obj, "metadata");
 
-	if (w->ns && strcmp(json_string_value(json_object_get(
-				    meta, "namespace")) ?: "",
-			    w->ns) != 0)
+	if (w->ns &&
+	    strcmp(json_string_value(json_object_get(meta, "namespace")) ?: "",
+		   w->ns) != 0)
 		return false;
 	if (w->labels &&
 	    !label_selector_matches(w->labels, json_object_get(meta, "labels")))
@@ -347,10 +353,10 @@ void watcher_send_bookmark(struct watcher *w, uint64_t rv,
 	json_object_set_new(obj, "apiVersion", json_string(api_version));
 	json_object_set_new(meta, "resourceVersion", json_string(rvtext));
 	if (initial_events_end)
-		json_object_set_new(
-			meta, "annotations",
-			json_pack("{s:s}", "k8s.io/initial-events-end",
-				  "true"));
+		json_object_set_new(meta, "annotations",
+				    json_pack("{s:s}",
+					      "k8s.io/initial-events-end",
+					      "true"));
 	json_object_set_new(obj, "metadata", meta);
 	text = json_dumps(obj, JSON_COMPACT);
 	queue_line(w, "BOOKMARK", text, strlen(text));

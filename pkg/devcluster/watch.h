@@ -37,7 +37,7 @@ struct view {
 	char *crd_name;
 	enum resource_view kind_view;
 	bool is_custom;
-	bool table;             /* render as meta.k8s.io/v1 Table rows */
+	bool table;		 /* render as meta.k8s.io/v1 Table rows */
 	json_t *printer_columns; /* owned reference or NULL */
 	json_t *selectable_fields;
 };
@@ -73,9 +73,9 @@ struct watcher {
 	uint64_t last_rv; /* last resourceVersion delivered */
 	time_t deadline;  /* 0: none */
 	time_t last_bookmark;
-	struct buf out;   /* pending output lines */
+	struct buf out; /* pending output lines */
 	bool overflowed;
-	bool done;        /* deadline passed or collection gone */
+	bool done; /* deadline passed or collection gone */
 	void (*wake)(void *data);
 	void *wake_data;
 };
