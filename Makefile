@@ -17,6 +17,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libknit.a
 
+.SECONDARY:
+
 .PHONY: all deps test unit integration asan lint format format-check demo bench clean
 
 all: $(BINS)
