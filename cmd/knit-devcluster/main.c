@@ -53,7 +53,7 @@ static void usage(FILE *out)
 	      "  --snapshot PATH       load state from and save it to PATH\n"
 	      "  --port-file PATH      write the bound port to PATH\n"
 	      "  --watch-history N     changes kept for watch resume "
-	      "(default 100000)\n"
+	      "(default 10000)\n"
 	      "  --max-body BYTES      request body limit (default 3145728)\n"
 	      "  --watch-buffer BYTES  output kept for a slow watcher before "
 	      "it is dropped (default 16777216)\n"
