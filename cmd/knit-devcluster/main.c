@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 {
 	struct flags f = {"127.0.0.1", 6443,	".knit-devcluster",
 			  NULL,	       NULL,	NULL,
-			  100000,      3145728, 16777216};
+			  10000,       3145728, 16777216};
 	struct devcluster_options opt;
 	struct devcluster dc;
 	struct http_server_config cfg;
