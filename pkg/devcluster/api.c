@@ -277,7 +277,7 @@ static void handle_get(struct devcluster *dc, const struct api_request *req,
 	api_respond_json(resp, 200, obj, NULL);
 }
 
-static json_t *path_get(json_t *obj, const char *path)
+json_t *api_path_get(json_t *obj, const char *path)
 {
 	char copy[256];
 	char *save = NULL;
@@ -296,10 +296,10 @@ static void respond_scale(struct api_response *resp,
 	json_t *scale = json_object();
 	json_t *smeta = json_object();
 	json_t *status = json_object();
-	json_t *spec_r = path_get(obj, t->scale_spec_path);
-	json_t *stat_r = path_get(obj, t->scale_status_path);
+	json_t *spec_r = api_path_get(obj, t->scale_spec_path);
+	json_t *stat_r = api_path_get(obj, t->scale_status_path);
 	json_t *sel = t->scale_selector_path
-			      ? path_get(obj, t->scale_selector_path)
+			      ? api_path_get(obj, t->scale_selector_path)
 			      : NULL;
 	const char *keys[] = {"name", "namespace", "uid", "resourceVersion",
 			      "creationTimestamp"};

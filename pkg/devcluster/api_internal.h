@@ -23,6 +23,9 @@ void api_now(char *out, size_t len);
 /* Current time as MicroTime ("2026-11-27T13:00:00.000000Z"). */
 void api_now_micro(char *out, size_t len);
 
+/* Value at a dotted path (".spec.replicas") in obj: borrowed, or NULL. */
+json_t *api_path_get(json_t *obj, const char *path);
+
 bool api_wants_table(const struct api_request *req);
 /* Renders a stored object for `t` (apiVersion, view); new reference. */
 json_t *api_render(const struct resource_type *t, const struct object *o);

@@ -798,18 +798,6 @@ static void do_patch(struct write_ctx *w)
 
 /* ---- scale subresource ---- */
 
-static json_t *path_get(json_t *obj, const char *path)
-{
-	char copy[256];
-	char *save = NULL;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	for (char *p = strtok_r(copy, ".", &save); p && obj;
-	     p = strtok_r(NULL, ".", &save))
-		obj = json_object_get(obj, p);
-	return obj;
-}
-
 /* Sets an integer at a dotted path, creating objects on the way. */
 static void path_set_int(json_t *obj, const char *path, json_int_t v)
 {
@@ -847,9 +835,9 @@ static json_t *scale_of(const struct resource_type *t, json_t *obj)
 		json_object_get(meta, "namespace") ?: json_null(), "uid",
 		json_object_get(meta, "uid"), "resourceVersion",
 		json_object_get(meta, "resourceVersion"), "spec", "replicas",
-		json_integer_value(path_get(obj, t->scale_spec_path)), "status",
-		"replicas",
-		json_integer_value(path_get(obj, t->scale_status_path)));
+		json_integer_value(api_path_get(obj, t->scale_spec_path)),
+		"status", "replicas",
+		json_integer_value(api_path_get(obj, t->scale_status_path)));
 }
 
 /*
