@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
 libwebsockets-dev libssl-dev libcmocka-dev curl jq openssl ca-certificates
-cppcheck clang-tidy clang-format"
+cppcheck clang-tidy clang-format prometheus python3"
 
 missing=""
 for p in $PACKAGES; do
@@ -22,6 +22,12 @@ else
 	SUDO=
 fi
 echo "deps: installing$missing"
+# Package scripts would start daemons (prometheus) on default ports; a
+# policy-rc.d that exits 101 tells them not to.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086

@@ -31,6 +31,13 @@ struct flags {
 	long history;
 	long max_body;
 	long watch_buffer;
+	struct sim_options sim;
+	/* fault flags, applied once the server state exists */
+	const char *fault_latency;
+	const char *fault_errors[FAULTS_MAX_RULES + 1];
+	int n_fault_errors;
+	const char *fault_drop_every;
+	const char *fault_down_for;
 };
 
 struct listen_ctx {
@@ -58,6 +65,22 @@ static void usage(FILE *out)
 	      "  --watch-buffer BYTES  output kept for a slow watcher before "
 	      "it is dropped (default 16777216)\n"
 	      "  --log-level LEVEL     debug, info, warn or error\n"
+	      "simulation:\n"
+	      "  --pod-ready-delay S   seconds from container start to Ready "
+	      "(default 1)\n"
+	      "  --request-rate N      requests per second per Service "
+	      "(default 10)\n"
+	      "  --request-latency MS  median request latency (default 20)\n"
+	      "  --no-simulation       no controllers, kubelet or traffic\n"
+	      "faults (see docs/devcluster.md; also PUT /admin/faults):\n"
+	      "  --fault-latency D     answer every request D later "
+	      "(250ms, 2s)\n"
+	      "  --fault-error SPEC    CODE:RATE[:VERBS[:RESOURCES[:RETRY]]], "
+	      "repeatable\n"
+	      "  --fault-drop-watches-every S  close every watch each S "
+	      "seconds\n"
+	      "  --fault-down-for S    refuse every request for S seconds "
+	      "from start\n"
 	      "  --help\n",
 	      out);
 }
@@ -81,6 +104,92 @@ static int parse_long(const char *flag, const char *s, long min, long max,
 	return 0;
 }
 
+static int parse_double(const char *flag, const char *s, double min,
+			double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !*s || !(v >= min && v <= max)) {
+		fprintf(stderr,
+			"knit-devcluster: %s: invalid value \"%s\" (want a "
+			"number from %g to %g)\n",
+			flag, s, min, max);
+		return ERR_INVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Simulation and fault flags; returns 1 when c is not one of them. */
+static int parse_sim_flag(int c, struct flags *f, int *rc)
+{
+	switch (c) {
+	case 'R':
+		*rc = parse_double("--pod-ready-delay", optarg, 0, 86400,
+				   &f->sim.ready_delay);
+		return 0;
+	case 'r':
+		*rc = parse_double("--request-rate", optarg, 0, 1e6,
+				   &f->sim.request_rate);
+		return 0;
+	case 'L':
+		*rc = parse_double("--request-latency", optarg, 0, 600000,
+				   &f->sim.latency_ms);
+		return 0;
+	case 'N':
+		f->sim.disabled = true;
+		return 0;
+	case '1':
+		f->fault_latency = optarg;
+		return 0;
+	case '2':
+		if (f->n_fault_errors == FAULTS_MAX_RULES) {
+			fprintf(stderr, "knit-devcluster: --fault-error: at "
+					"most %d rules\n",
+				FAULTS_MAX_RULES);
+			*rc = ERR_INVAL;
+		} else {
+			f->fault_errors[f->n_fault_errors++] = optarg;
+		}
+		return 0;
+	case '3':
+		f->fault_drop_every = optarg;
+		return 0;
+	case '4':
+		f->fault_down_for = optarg;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Applies the fault flags; 0 or ERR_INVAL after printing why. */
+static int apply_faults(struct flags *f, struct faults *faults)
+{
+	double now = api_monotonic();
+	char err[512];
+	int rc = 0;
+
+	if (f->fault_latency)
+		rc = faults_set_latency_flag(faults, f->fault_latency, err,
+					     sizeof(err));
+	for (int i = 0; !rc && i < f->n_fault_errors; i++)
+		rc = faults_add_error_flag(faults, f->fault_errors[i], err,
+					   sizeof(err));
+	if (!rc && f->fault_drop_every)
+		rc = faults_set_drop_watches_flag(faults, f->fault_drop_every,
+						  now, err, sizeof(err));
+	if (!rc && f->fault_down_for)
+		rc = faults_set_down_flag(faults, f->fault_down_for, now, err,
+					  sizeof(err));
+	if (rc)
+		fprintf(stderr, "knit-devcluster: %s\n", err);
+	return rc;
+}
+
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
 	static const struct option opts[] = {
@@ -94,6 +203,14 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{"max-body", required_argument, NULL, 'b'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"watch-buffer", required_argument, NULL, 'B'},
+		{"pod-ready-delay", required_argument, NULL, 'R'},
+		{"request-rate", required_argument, NULL, 'r'},
+		{"request-latency", required_argument, NULL, 'L'},
+		{"no-simulation", no_argument, NULL, 'N'},
+		{"fault-latency", required_argument, NULL, '1'},
+		{"fault-error", required_argument, NULL, '2'},
+		{"fault-drop-watches-every", required_argument, NULL, '3'},
+		{"fault-down-for", required_argument, NULL, '4'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +219,11 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int rc = 0;
 
+		if (!parse_sim_flag(c, f, &rc)) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'a':
 			f->address = optarg;
@@ -221,9 +343,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct flags f = {"127.0.0.1", 6443,	".knit-devcluster",
-			  NULL,	       NULL,	NULL,
-			  10000,       3145728, 16777216};
+	struct flags f;
 	struct devcluster_options opt;
 	struct devcluster dc;
 	struct http_server_config cfg;
@@ -232,6 +352,14 @@ int main(int argc, char **argv)
 	char *ca, *cert, *key, *kc = NULL;
 	int rc;
 
+	memset(&f, 0, sizeof(f));
+	f.address = "127.0.0.1";
+	f.port = 6443;
+	f.data_dir = ".knit-devcluster";
+	f.history = 10000;
+	f.max_body = 3145728;
+	f.watch_buffer = 16777216;
+	sim_options_default(&f.sim);
 	if (parse_flags(argc, argv, &f))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
@@ -256,7 +384,12 @@ int main(int argc, char **argv)
 	opt.max_body = (size_t)f.max_body;
 	opt.snapshot = f.snapshot;
 	opt.watch_buffer = (size_t)f.watch_buffer;
+	opt.sim = f.sim;
 	devcluster_init(&dc, &opt);
+	if (apply_faults(&f, &dc.faults)) {
+		rc = 2;
+		goto out;
+	}
 	if (f.snapshot && access(f.snapshot, F_OK) == 0 &&
 	    snapshot_load(&dc, f.snapshot, err, sizeof(err))) {
 		fprintf(stderr, "knit-devcluster: snapshot: %s\n", err);
@@ -264,6 +397,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	api_create_default_namespaces(&dc);
+	sim_start(dc.sim);
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.flags = &f;

@@ -31,6 +31,7 @@ static void on_store_change(const struct change *c, void *data)
 	if (c->type == CHANGE_DELETED || c->obj->deleting || c->obj->n_owners)
 		dc->gc_pending = true;
 	watch_hub_on_change(c, &dc->hub);
+	sim_on_change(dc->sim, c);
 }
 
 void devcluster_init(struct devcluster *dc, const struct devcluster_options *o)
@@ -45,10 +46,22 @@ void devcluster_init(struct devcluster *dc, const struct devcluster_options *o)
 	dc->store.on_change_data = dc;
 	dc->next_cluster_ip = (10u << 24) | (96u << 16) | 10u;
 	dc->gc_queue = json_array();
+	dc->sim = sim_new(dc, &o->sim);
+	faults_init(&dc->faults);
+	hashmap_init(&dc->request_counts);
 }
 
 void devcluster_release(struct devcluster *dc)
 {
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; hashmap_next(&dc->request_counts, &i, &k, &v);)
+		free(v);
+	hashmap_release(&dc->request_counts);
+	faults_release(&dc->faults);
+	sim_free(dc->sim);
+	dc->sim = NULL;
 	watch_hub_release(&dc->hub);
 	registry_release(&dc->reg);
 	store_release(&dc->store);
@@ -169,6 +182,8 @@ json_t *api_render(const struct resource_type *t, const struct object *o)
 	view_release(&v);
 	return obj;
 }
+
+static bool is_watch(const struct api_request *req);
 
 /* ---- routing ---- */
 
@@ -747,6 +762,82 @@ static void handle_resource(struct devcluster *dc,
 	api_handle_write(dc, req, rt, resp);
 }
 
+static void handle_metrics(struct devcluster *dc,
+			   const struct api_request *req,
+			   struct api_response *resp)
+{
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+		api_respond_status(resp, status_method_not_allowed());
+		return;
+	}
+	resp->code = 200;
+	free(resp->content_type);
+	resp->content_type = xstrdup("text/plain; version=0.0.4; "
+				     "charset=utf-8");
+	buf_reset(&resp->body);
+	api_metrics(dc, &resp->body);
+}
+
+static void copy_seg(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static const char *verb_of(const struct api_request *req,
+			   const struct route *rt)
+{
+	switch (req->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+		if (is_watch(req))
+			return "watch";
+		return rt->name ? "get" : "list";
+	case HTTP_POST:
+		return "create";
+	case HTTP_PUT:
+		return "update";
+	case HTTP_PATCH:
+		return "patch";
+	case HTTP_DELETE:
+		return rt->name ? "delete" : "deletecollection";
+	default:
+		return NULL;
+	}
+}
+
+void api_classify(const struct api_request *req, struct api_class *out)
+{
+	char *path = xstrdup(req->path ? req->path : "/");
+	const char *segs[MAX_SEGS + 1];
+	size_t n = split_path(path, segs);
+	struct route rt;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rt, 0, sizeof(rt));
+	if (n <= MAX_SEGS && n >= 3 && strcmp(segs[0], "api") == 0) {
+		rt.group = "";
+		rt.version = segs[1];
+		ok = parse_resource_path(segs + 2, n - 2, &rt);
+	} else if (n <= MAX_SEGS && n >= 4 && strcmp(segs[0], "apis") == 0) {
+		rt.group = segs[1];
+		rt.version = segs[2];
+		ok = parse_resource_path(segs + 3, n - 3, &rt);
+	}
+	if (ok) {
+		out->verb = verb_of(req, &rt);
+		out->apply = req->method == HTTP_PATCH && req->content_type &&
+			     strncmp(req->content_type,
+				     "application/apply-patch", 23) == 0;
+		copy_seg(out->group, sizeof(out->group), rt.group);
+		copy_seg(out->version, sizeof(out->version), rt.version);
+		copy_seg(out->resource, sizeof(out->resource), rt.resource);
+		copy_seg(out->subresource, sizeof(out->subresource),
+			 rt.subresource);
+	}
+	free(path);
+}
+
 void api_handle(struct devcluster *dc, const struct api_request *req,
 		struct api_response *resp)
 {
@@ -760,10 +851,14 @@ void api_handle(struct devcluster *dc, const struct api_request *req,
 		api_respond_status(resp, status_path_not_found());
 	} else if (n == 1 && strcmp(segs[0], "version") == 0) {
 		handle_version(resp);
+	} else if (n >= 1 && strcmp(segs[0], "admin") == 0) {
+		api_handle_admin(dc, req, api_monotonic(), resp);
 	} else if (n >= 1 && (strcmp(segs[0], "healthz") == 0 ||
 			      strcmp(segs[0], "readyz") == 0 ||
 			      strcmp(segs[0], "livez") == 0)) {
 		respond_text(resp, 200, "ok");
+	} else if (n == 1 && strcmp(segs[0], "metrics") == 0) {
+		handle_metrics(dc, req, resp);
 	} else if (n >= 3 && strcmp(segs[0], "api") == 0 &&
 		   strcmp(segs[1], "v1") == 0) {
 		rt.group = "";

@@ -17,7 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devcluster/faults.h"
 #include "devcluster/registry.h"
+#include "devcluster/sim.h"
 #include "devcluster/store.h"
 #include "devcluster/watch.h"
 #include "util/buf.h"
@@ -64,6 +66,7 @@ struct devcluster_options {
 	int max_inflight;     /* 429 above this many writes per tick; 0 off */
 	const char *snapshot; /* file path or NULL */
 	size_t watch_buffer;  /* per-watcher output limit in bytes */
+	struct sim_options sim;
 };
 
 struct devcluster {
@@ -75,7 +78,43 @@ struct devcluster {
 	json_t *gc_queue; /* uids of deleted owners awaiting collection */
 	bool dirty;	  /* changed since the last snapshot */
 	bool gc_pending;  /* a change background work must look at */
+	struct sim *sim;  /* the simulated workloads */
+	struct faults faults;
+	struct hashmap request_counts; /* metric labels -> uint64_t * */
 };
+
+/*
+ * What a request is, in the terms of RBAC and apiserver metrics. `verb` is
+ * "get", "list", "watch", "create", "update", "patch", "delete" or
+ * "deletecollection" for resource requests and NULL for the others
+ * (discovery, /version, /metrics). Strings are empty when absent.
+ */
+struct api_class {
+	const char *verb;
+	bool apply; /* a server-side apply PATCH */
+	char group[128];
+	char version[64];
+	char resource[128];
+	char subresource[64];
+};
+
+/* Classifies req without handling it. */
+void api_classify(const struct api_request *req, struct api_class *out);
+/* Counts one answered request for /metrics. */
+void api_count_request(struct devcluster *dc, const struct api_class *cls,
+		       int code);
+/* Renders /metrics (Prometheus text) into out. */
+void api_metrics(struct devcluster *dc, struct buf *out);
+/*
+ * The admin endpoints under /admin/ (fault injection); `now` is monotonic
+ * seconds. Always fills resp.
+ */
+void api_handle_admin(struct devcluster *dc, const struct api_request *req,
+		      double now, struct api_response *resp);
+/* Monotonic clock in seconds (fault windows and schedules). */
+double api_monotonic(void);
+/* Closes every open watch now, as a dropped connection would. */
+void api_drop_watches(struct devcluster *dc);
 
 void devcluster_init(struct devcluster *dc, const struct devcluster_options *o);
 void devcluster_release(struct devcluster *dc);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "devcluster/api_internal.h"
+#include "devcluster/jobctl.h"
 #include "kube/selector.h"
 #include "util/alloc.h"
 
@@ -400,11 +401,8 @@ void builtin_default(struct devcluster *dc, const struct resource_type *t,
 	} else if (strcmp(g, "batch") == 0 && strcmp(r, "jobs") == 0) {
 		json_t *spec = obj_at(obj, "spec");
 
-		set_default(spec, "parallelism", json_integer(1));
-		set_default(spec, "completions", json_integer(1));
-		set_default(spec, "backoffLimit", json_integer(6));
-		set_default(spec, "completionMode", json_string("NonIndexed"));
-		set_default(spec, "suspend", json_false());
+		if (!old)
+			jobctl_default(obj);
 		if (json_is_object(json_object_get(spec, "template")))
 			default_pod_spec(obj_at(
 				json_object_get(spec, "template"), "spec"));

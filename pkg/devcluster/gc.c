@@ -331,6 +331,7 @@ void devcluster_tick(struct devcluster *dc)
 		finish_namespaces(dc);
 		finish_crds(dc);
 	}
+	sim_tick(dc->sim, 0);
 	if (dc->opt.snapshot && dc->dirty && now - last_save >= 2) {
 		if (snapshot_save(dc, dc->opt.snapshot, err, sizeof(err)))
 			LOG_WARNF("snapshot not saved", "error=\"%s\"", err);

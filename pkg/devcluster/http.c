@@ -30,7 +30,9 @@ struct session {
 	bool active;
 	bool headers_sent;
 	bool finished; /* final chunk or body written */
+	bool held;     /* an injected latency holds the answer back */
 	size_t sent;
+	struct lws_sorted_usec_list delay;
 };
 
 static struct devcluster *server_dc;
@@ -141,6 +143,8 @@ static enum http_method method_of(int m)
 
 static void session_reset(struct session *s)
 {
+	lws_sul_cancel(&s->delay);
+	s->held = false;
 	api_request_release(&s->req);
 	api_response_release(&s->resp);
 	buf_release(&s->body);
@@ -177,21 +181,66 @@ static void wake_session(void *data)
 	lws_callback_on_writable(s->wsi);
 }
 
+static void release_held(struct lws_sorted_usec_list *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, delay);
+
+	s->held = false;
+	lws_callback_on_writable(s->wsi);
+}
+
+static bool is_admin(const struct api_request *req)
+{
+	return req->path && strncmp(req->path, "/admin/", 7) == 0;
+}
+
+/* An injected error reply for `code` (500, 503 or 429). */
+static json_t *fault_status(int code, int retry_after)
+{
+	if (code == 429)
+		return status_too_many(retry_after);
+	if (code == 503)
+		return status_new(503, "ServiceUnavailable",
+				  "the server is currently unable to handle "
+				  "the request (injected fault)",
+				  NULL, NULL, NULL, NULL);
+	return status_internal("injected fault");
+}
+
+/* Handles the request, subject to the injected faults. */
 static void dispatch(struct session *s)
 {
+	struct api_class cls;
+	struct fault_decision fd = {0, 0, 0};
+
 	s->req.body = s->body.data;
 	s->req.body_len = s->body.len;
+	api_classify(&s->req, &cls);
+	if (!is_admin(&s->req))
+		faults_decide(&server_dc->faults, cls.verb, cls.group,
+			      cls.resource, cls.subresource, &fd);
 	if (s->body_too_big)
 		api_respond_status(&s->resp,
 				   status_too_large(server_dc->opt.max_body));
+	else if (fd.code)
+		api_respond_status(&s->resp,
+				   fault_status(fd.code, fd.retry_after));
 	else
 		api_handle(server_dc, &s->req, &s->resp);
 	if (s->resp.watch) {
 		s->resp.watch->wake = wake_session;
 		s->resp.watch->wake_data = s;
 	}
+	if (!is_admin(&s->req))
+		api_count_request(server_dc, &cls, s->resp.code);
 	LOG_DEBUGF("request", "method=%d path=%s code=%d", s->req.method,
 		   s->req.path, s->resp.code);
+	if (fd.delay_ms > 0) {
+		s->held = true;
+		lws_sul_schedule(server_context, 0, &s->delay, release_held,
+				 (lws_usec_t)fd.delay_ms * LWS_US_PER_MS);
+		return;
+	}
 	lws_callback_on_writable(s->wsi);
 }
 
@@ -222,6 +271,11 @@ static int on_request(struct lws *wsi, struct session *s)
 	s->req.accept = header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT);
 	s->req.content_type = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
 	s->req.user_agent = header_copy(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+	if (!is_admin(&s->req) &&
+	    faults_is_down(&server_dc->faults, api_monotonic())) {
+		session_reset(s);
+		return -1; /* "down": the connection closes unanswered */
+	}
 	if (!token_ok(wsi)) {
 		api_respond_status(&s->resp, status_unauthorized());
 		lws_callback_on_writable(wsi);
@@ -340,7 +394,7 @@ static int on_writable(struct lws *wsi, struct session *s)
 {
 	int rc;
 
-	if (!s->active)
+	if (!s->active || s->held)
 		return 0;
 	if (!s->headers_sent) {
 		if (write_headers(wsi, s, s->resp.watch != NULL))
@@ -398,8 +452,22 @@ static const struct lws_protocols protocols[] = {
 
 static struct lws_sorted_usec_list tick_sul;
 
+/* Periodic watch drops, and dropping them all when the server goes down. */
+static void fault_tick(void)
+{
+	static bool was_down;
+	double now = api_monotonic();
+	bool down = faults_is_down(&server_dc->faults, now);
+
+	if ((down && !was_down) ||
+	    faults_watch_drop_due(&server_dc->faults, now))
+		api_drop_watches(server_dc);
+	was_down = down;
+}
+
 static void on_tick(struct lws_sorted_usec_list *sul)
 {
+	fault_tick();
 	devcluster_tick(server_dc);
 	watch_hub_tick(&server_dc->hub, time(NULL));
 	lws_sul_schedule(server_context, 0, &tick_sul, on_tick,

@@ -177,6 +177,16 @@ static void set_rv(json_t *obj, uint64_t rv)
 	json_object_set_new(meta, "resourceVersion", json_string(text));
 }
 
+void store_compact(struct store *s)
+{
+	for (size_t i = 0; i < s->history_len; i++)
+		change_release(
+			&s->history[(s->history_start + i) % s->history_size]);
+	s->history_start = 0;
+	s->history_len = 0;
+	s->compacted_rv = s->rv;
+}
+
 static void record(struct store *s, enum change_type type, struct collection *c,
 		   struct object *obj, struct object *prev)
 {

@@ -132,6 +132,12 @@ int store_changes_since(struct store *s, uint64_t since,
 			void (*fn)(const struct change *c, void *data),
 			void *data);
 
+/*
+ * Forgets every kept change, as etcd compaction does: watches and continue
+ * tokens from before now get ERR_GONE (410 Expired).
+ */
+void store_compact(struct store *s);
+
 struct object *object_ref(struct object *o);
 void object_unref(struct object *o);
 /* Parses the object's JSON; new reference (never NULL for stored objects). */

@@ -11,10 +11,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/knit-${TEST_NAME}.XXXXXX")
 BUILD=${BUILD:-build}
 DEVCLUSTER_BIN=${DEVCLUSTER_BIN:-$BUILD/bin/knit-devcluster}
 DC_PID=""
+PROM_PID=""
 export HOME="$WORK/home"
 mkdir -p "$HOME"
 
 cleanup() {
+	if [ -n "$PROM_PID" ] && kill -0 "$PROM_PID" 2>/dev/null; then
+		kill "$PROM_PID" 2>/dev/null
+		wait "$PROM_PID" 2>/dev/null
+	fi
 	if [ -n "$DC_PID" ] && kill -0 "$DC_PID" 2>/dev/null; then
 		kill "$DC_PID" 2>/dev/null
 		wait "$DC_PID" 2>/dev/null
@@ -85,6 +90,76 @@ devcluster_stop() {
 	kill "$DC_PID" 2>/dev/null
 	wait "$DC_PID" 2>/dev/null
 	DC_PID=""
+}
+
+# free_port: prints a loopback TCP port nothing listens on.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# prometheus_start: the real Prometheus (Debian package) on a free loopback
+# port with a temporary data directory, scraping the devcluster's /metrics
+# over HTTPS every second. Returns once the first scrape succeeded (that
+# takes about 5 s), or fails after 30 s. Sets PROM to its base URL.
+prometheus_start() {
+	local dir="$WORK/prom"
+	mkdir -p "$dir"
+	PROM_PORT=$(free_port)
+	PROM="http://127.0.0.1:$PROM_PORT"
+	printf '%s' "$TOKEN" >"$dir/token"
+	{
+		echo "global: {scrape_interval: 1s, evaluation_interval: 1s}"
+		echo "scrape_configs:"
+		echo "  - job_name: devcluster"
+		echo "    scheme: https"
+		echo "    tls_config: {ca_file: \"$CA\"}"
+		echo "    authorization: {credentials_file: \"$dir/token\"}"
+		echo "    static_configs: [{targets: [\"127.0.0.1:$PORT\"]}]"
+	} >"$dir/prometheus.yml"
+	prometheus --config.file="$dir/prometheus.yml" \
+		--storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" \
+		--log.level=warn >"$WORK/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	for _ in $(seq 1 150); do
+		if [ "$(promql_value 'up{job="devcluster"}')" = "1" ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "prometheus did not scrape the devcluster:" >&2
+	cat "$WORK/prometheus.log" >&2
+	return 1
+}
+
+# promql QUERY: prints Prometheus' JSON answer to an instant query.
+promql() {
+	curl -sS --data-urlencode "query=$1" "$PROM/api/v1/query" 2>/dev/null
+}
+
+# promql_value QUERY: the first sample's value, or empty when none.
+promql_value() {
+	promql "$1" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null
+}
+
+# wait_for SECONDS COMMAND...: retries the command every 0.2 s until it
+# succeeds; fails when the time runs out.
+wait_for() {
+	local n=$(($1 * 5))
+	shift
+	for _ in $(seq 1 "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # api METHOD PATH [BODY [CONTENT-TYPE]]: prints the body, then a last line

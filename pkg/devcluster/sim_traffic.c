@@ -1,0 +1,294 @@
+/*
+ * sim_traffic: simulated requests to Services and the Prometheus series
+ * they leave behind.
+ *
+ * Every tick, each Service with a selector receives rate * dt requests
+ * (fractions carry over to the next tick), dealt round-robin over its ready
+ * endpoints, as kube-proxy spreads connections: traffic follows the
+ * selector and the replica ratio. A request fails with the receiving pod's
+ * error code at the pod's error rate, by error diffusion (each request adds
+ * the rate to an accumulator and fails when it reaches one), so the
+ * observed rate matches the configured one within one request per series.
+ * Latency is drawn from a log-normal distribution around the pod's median.
+ *
+ * Series are kept per (Service, pod) while both exist: counters only grow,
+ * and a deleted pod's series disappear from the next scrape.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devcluster/sim_internal.h"
+#include "util/alloc.h"
+#include "util/err.h"
+
+static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05,
+				       0.1,   0.25, 0.5,   1,
+				       2.5,   5,    10};
+#define N_BUCKETS (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
+static const char *const bucket_text[] = {"0.005", "0.01", "0.025", "0.05",
+					  "0.1",   "0.25", "0.5",   "1",
+					  "2.5",   "5",    "10"};
+
+/* Spread of the latency distribution (sigma of its logarithm). */
+#define LATENCY_SIGMA 0.35
+
+void series_free(struct series *se)
+{
+	if (!se)
+		return;
+	free(se->labels);
+	free(se);
+}
+
+void traffic_forget(struct sim_service *svc, const char *pod_key)
+{
+	series_free(hashmap_remove(&svc->series, pod_key));
+}
+
+/* Appends a label value with Prometheus text escaping. */
+static void put_escaped(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_putc(b, '\\');
+		if (*v == '\n') {
+			buf_puts(b, "\\n");
+			continue;
+		}
+		buf_putc(b, *v);
+	}
+}
+
+static struct series *series_new(struct sim *s, const struct sim_service *v,
+				 const struct sim_pod *p)
+{
+	struct series *se = xcalloc(1, sizeof(*se));
+	struct buf b;
+
+	buf_init(&b, BUF_UNLIMITED);
+	buf_puts(&b, "namespace=\"");
+	put_escaped(&b, v->ns);
+	buf_puts(&b, "\",service=\"");
+	put_escaped(&b, v->name);
+	buf_puts(&b, "\",pod=\"");
+	put_escaped(&b, p->name);
+	buf_puts(&b, "\",pod_template_hash=\"");
+	put_escaped(&b, p->hash ? p->hash : "");
+	buf_puts(&b, "\"");
+	se->labels = buf_detach(&b, NULL);
+	se->error_code = p->b.error_code;
+	/* start pods at different points of their error cycle */
+	se->error_carry = sim_random(s);
+	return se;
+}
+
+/* Standard normal deviate (Box-Muller). */
+static double normal(struct sim *s)
+{
+	double u = sim_random(s), v = sim_random(s);
+
+	if (u < 1e-12)
+		u = 1e-12;
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static void observe(struct series *se, int which, double seconds)
+{
+	size_t i = 0;
+
+	while (i < N_BUCKETS && seconds > bucket_bounds[i])
+		i++;
+	se->count[which]++;
+	se->sum[which] += seconds;
+	if (i < N_BUCKETS)
+		se->bucket[which][i]++;
+}
+
+static void serve(struct sim *s, struct sim_service *v, struct sim_pod *p,
+		  uint64_t requests)
+{
+	struct series *se = hashmap_get(&v->series, p->key);
+	double median = p->b.latency_ms / 1000.0;
+
+	if (!se) {
+		se = series_new(s, v, p);
+		hashmap_put(&v->series, p->key, se);
+	}
+	if (se->count[1] == 0)
+		se->error_code = p->b.error_code;
+	for (uint64_t i = 0; i < requests; i++) {
+		int which = 0;
+
+		se->error_carry += p->b.error_rate;
+		if (p->b.error_rate > 0 && se->error_carry >= 1 - 1e-9) {
+			se->error_carry -= 1;
+			which = 1;
+		}
+		observe(se, which,
+			median > 0 ? median * exp(LATENCY_SIGMA * normal(s))
+				   : 0);
+	}
+	if (p->b.error_rate > 0)
+		se->has_errors = true;
+}
+
+static void service_traffic(struct sim *s, struct sim_service *v, double dt)
+{
+	struct sim_pod **ready;
+	size_t n = 0, k;
+	const char *key;
+	void *val;
+	double want;
+	uint64_t total;
+
+	if (!v->sel || v->rate <= 0 || v->pods.size == 0)
+		return;
+	ready = xmalloc(v->pods.size * sizeof(*ready));
+	for (size_t it = 0; hashmap_next(&v->pods, &it, &key, &val);) {
+		struct sim_pod *p = val;
+
+		if (p->ready && p->ip && pod_is_active(p))
+			ready[n++] = p;
+	}
+	if (n == 0) {
+		v->carry = 0;
+		free(ready);
+		return;
+	}
+	want = v->carry + v->rate * dt;
+	total = (uint64_t)want;
+	v->carry = want - (double)total;
+	for (k = 0; k < n; k++) {
+		/* pod (rr + k) % n gets every n-th request from position rr */
+		uint64_t share = total / n + ((k < total % n) ? 1 : 0);
+
+		if (share)
+			serve(s, v, ready[(v->rr + k) % n], share);
+	}
+	v->rr = (v->rr + (size_t)(total % n)) % n;
+	free(ready);
+}
+
+void traffic_run(struct sim *s, double dt)
+{
+	const char *k, *k2;
+	void *v, *v2;
+
+	for (size_t i = 0; hashmap_next(&s->namespaces, &i, &k, &v);) {
+		struct sim_ns *n = v;
+
+		for (size_t j = 0; hashmap_next(&n->services, &j, &k2, &v2);)
+			service_traffic(s, v2, dt);
+	}
+}
+
+/* ---- exposition ---- */
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static void put_code(struct buf *b, int code)
+{
+	buf_puts(b, ",code=\"");
+	put_u64(b, (uint64_t)code);
+	buf_putc(b, '"');
+}
+
+static int series_code(const struct series *se, int which)
+{
+	return which ? se->error_code : 200;
+}
+
+/* Calls fn for every (series, code index) that is exposed. */
+static void each_series(struct sim *s,
+			void (*fn)(struct buf *, const struct series *, int),
+			struct buf *out)
+{
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; hashmap_next(&s->namespaces, &i, &k, &v);) {
+		struct sim_ns *n = v;
+		const char *k2, *k3;
+		void *v2, *v3;
+
+		for (size_t j = 0; hashmap_next(&n->services, &j, &k2, &v2);) {
+			struct sim_service *svc = v2;
+
+			for (size_t m = 0;
+			     hashmap_next(&svc->series, &m, &k3, &v3);) {
+				struct series *se = v3;
+
+				fn(out, se, 0);
+				if (se->has_errors || se->count[1])
+					fn(out, se, 1);
+			}
+		}
+	}
+}
+
+static void write_counter(struct buf *b, const struct series *se, int which)
+{
+	buf_puts(b, "http_requests_total{");
+	buf_puts(b, se->labels);
+	put_code(b, series_code(se, which));
+	buf_puts(b, "} ");
+	put_u64(b, se->count[which]);
+	buf_putc(b, '\n');
+}
+
+static void write_histogram(struct buf *b, const struct series *se,
+			    int which)
+{
+	uint64_t cumulative = 0;
+	char sum[40];
+
+	for (size_t i = 0; i <= N_BUCKETS; i++) {
+		cumulative += i < N_BUCKETS ? se->bucket[which][i] : 0;
+		buf_puts(b, "http_request_duration_seconds_bucket{");
+		buf_puts(b, se->labels);
+		put_code(b, series_code(se, which));
+		buf_puts(b, ",le=\"");
+		buf_puts(b, i < N_BUCKETS ? bucket_text[i] : "+Inf");
+		buf_puts(b, "\"} ");
+		put_u64(b, i < N_BUCKETS ? cumulative : se->count[which]);
+		buf_putc(b, '\n');
+	}
+	buf_puts(b, "http_request_duration_seconds_sum{");
+	buf_puts(b, se->labels);
+	put_code(b, series_code(se, which));
+	snprintf(sum, sizeof(sum), "} %.9g\n", se->sum[which]);
+	buf_puts(b, sum);
+	buf_puts(b, "http_request_duration_seconds_count{");
+	buf_puts(b, se->labels);
+	put_code(b, series_code(se, which));
+	buf_puts(b, "} ");
+	put_u64(b, se->count[which]);
+	buf_putc(b, '\n');
+}
+
+int sim_metrics(struct sim *s, struct buf *out)
+{
+	if (!s)
+		return 0;
+	buf_puts(out, "# HELP http_requests_total Requests served by the "
+		      "simulated applications, by Service, pod and response "
+		      "code.\n# TYPE http_requests_total counter\n");
+	each_series(s, write_counter, out);
+	buf_puts(out, "# HELP http_request_duration_seconds Latency of the "
+		      "requests served by the simulated applications.\n"
+		      "# TYPE http_request_duration_seconds histogram\n");
+	each_series(s, write_histogram, out);
+	return out->len >= out->max ? ERR_TOOBIG : 0;
+}
