@@ -755,7 +755,8 @@ void sim_start(struct sim *s)
 	replay(s, "", "pods");
 	replay(s, "", "services");
 	replay(s, "discovery.k8s.io", "endpointslices");
-	s->last_traffic = wall_now();
+	s->last_traffic = s->now = wall_now();
+	kubelet_ensure_node(s);
 }
 
 /* ---- the tick ---- */

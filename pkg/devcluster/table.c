@@ -1569,6 +1569,169 @@ static const struct col lease_cols[] = {
 	AGE_COL,
 };
 
+static char *node_status(const json_t *node)
+{
+	const char *ready = "Unknown";
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(json_object_get(node, "status"),
+					   "conditions"),
+			   i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (t && st && strcmp(t, "Ready") == 0)
+			ready = strcmp(st, "True") == 0 ? "Ready" : "NotReady";
+	}
+	return xasprintf("%s%s", ready,
+			 json_is_true(json_object_get(
+				 json_object_get(node, "spec"), "unschedulable"))
+				 ? ",SchedulingDisabled"
+				 : "");
+}
+
+/* Roles from node-role.kubernetes.io/<role> labels, sorted by jansson. */
+static char *node_roles(const json_t *node)
+{
+	json_t *labels = json_object_get(json_object_get(node, "metadata"),
+					 "labels");
+	struct buf b;
+	const char *k;
+	json_t *v;
+
+	buf_init(&b, BUF_UNLIMITED);
+	json_object_foreach(labels, k, v)
+	{
+		if (strncmp(k, "node-role.kubernetes.io/", 24) == 0 && k[24]) {
+			if (b.len)
+				buf_putc(&b, ',');
+			buf_puts(&b, k + 24);
+		}
+	}
+	if (!b.len)
+		buf_puts(&b, "<none>");
+	return buf_detach(&b, NULL);
+}
+
+static const char *node_address(const json_t *node, const char *type)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(json_object_get(json_object_get(node, "status"),
+					   "addresses"),
+			   i, a)
+	{
+		const char *t = json_string_value(json_object_get(a, "type"));
+
+		if (t && strcmp(t, type) == 0)
+			return json_string_value(json_object_get(a, "address"));
+	}
+	return "<none>";
+}
+
+static void node_cells(const json_t *node, time_t now, json_t *cells)
+{
+	add_str(cells, get_str(node, "metadata.name"));
+	add_owned(cells, node_status(node));
+	add_owned(cells, node_roles(node));
+	add_age(cells, node, now);
+	add_str(cells, get_str(node, "status.nodeInfo.kubeletVersion"));
+	add_str(cells, node_address(node, "InternalIP"));
+	add_str(cells, node_address(node, "ExternalIP"));
+	add_str(cells, get_str(node, "status.nodeInfo.osImage"));
+	add_str(cells, get_str(node, "status.nodeInfo.kernelVersion"));
+	add_str(cells, get_str(node, "status.nodeInfo.containerRuntimeVersion"));
+}
+
+static const struct col node_cols[] = {
+	NAME_COL,
+	{"Status", "string", "", "The status of the node", 0},
+	{"Roles", "string", "", "The roles of the node", 0},
+	AGE_COL,
+	{"Version", "string", "", "Kubelet Version reported by the node.", 0},
+	{"Internal-IP", "string", "", "List of internal IPs.", 1},
+	{"External-IP", "string", "", "List of external IPs.", 1},
+	{"OS-Image", "string", "", "OS image reported by the node.", 1},
+	{"Kernel-Version", "string", "", "Kernel version reported by the node.",
+	 1},
+	{"Container-Runtime", "string", "",
+	 "Container runtime version reported by the node.", 1},
+};
+
+/* "80,443", or "<unset>" when the slice has no ports. */
+static char *slice_ports(const json_t *slice)
+{
+	struct buf b;
+	size_t i;
+	json_t *p;
+
+	buf_init(&b, BUF_UNLIMITED);
+	json_array_foreach(json_object_get(slice, "ports"), i, p)
+	{
+		json_t *port = json_object_get(p, "port");
+
+		if (b.len)
+			buf_putc(&b, ',');
+		if (json_is_integer(port))
+			buf_printf(&b, "%lld",
+				   (long long)json_integer_value(port));
+		else
+			buf_puts(&b, "<unset>");
+	}
+	if (!b.len)
+		buf_puts(&b, "<unset>");
+	return buf_detach(&b, NULL);
+}
+
+/* The first three addresses and how many more, or "<unset>". */
+static char *slice_endpoints(const json_t *slice)
+{
+	struct buf b;
+	size_t i, j, total = 0;
+	json_t *e, *a;
+
+	buf_init(&b, BUF_UNLIMITED);
+	json_array_foreach(json_object_get(slice, "endpoints"), i, e)
+	{
+		json_array_foreach(json_object_get(e, "addresses"), j, a)
+		{
+			if (total++ < 3) {
+				if (b.len)
+					buf_putc(&b, ',');
+				buf_puts(&b, json_string_value(a) ?: "");
+			}
+		}
+	}
+	if (!total)
+		buf_puts(&b, "<unset>");
+	else if (total > 3)
+		buf_printf(&b, " + %zu more...", total - 3);
+	return buf_detach(&b, NULL);
+}
+
+static void endpointslice_cells(const json_t *slice, time_t now,
+				json_t *cells)
+{
+	add_str(cells, get_str(slice, "metadata.name"));
+	add_str(cells, get_str(slice, "addressType"));
+	add_owned(cells, slice_ports(slice));
+	add_owned(cells, slice_endpoints(slice));
+	add_age(cells, slice, now);
+}
+
+static const struct col endpointslice_cols[] = {
+	NAME_COL,
+	{"AddressType", "string", "",
+	 "The IP protocol for this slice.", 0},
+	{"Ports", "string", "", "The ports of the endpoints in this slice.",
+	 0},
+	{"Endpoints", "string", "", "The addresses of the endpoints.", 0},
+	AGE_COL,
+};
+
 /* The apiserver's default table convertor: name and creation time. */
 static void created_at_cells(const json_t *obj, time_t now, json_t *cells)
 {
@@ -1614,6 +1777,9 @@ static const struct printer printers[] = {
 	PRINTER("apps", "replicasets", replicaset_cols, replicaset_cells),
 	PRINTER("batch", "jobs", job_cols, job_cells),
 	PRINTER("coordination.k8s.io", "leases", lease_cols, lease_cells),
+	PRINTER("", "nodes", node_cols, node_cells),
+	PRINTER("discovery.k8s.io", "endpointslices", endpointslice_cols,
+		endpointslice_cells),
 	PRINTER("apiextensions.k8s.io", "customresourcedefinitions",
 		created_at_cols, created_at_cells),
 };
