@@ -11,7 +11,7 @@ CM=/api/v1/namespaces/default/configmaps
 PODS=/api/v1/namespaces/default/pods
 cm() { printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s"}}' "$1"; }
 
-# faults JSON: PUT /admin/faults, prints "CODE BODY" compactly.
+# faults JSON: PUT /admin/faults JSON; prints "CODE BODY", the body compact.
 faults() {
 	local r
 	r=$(api PUT /admin/faults "$1")
@@ -33,12 +33,21 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # num_ok EXPR: true when the awk expression holds.
 num_ok() { awk "BEGIN { exit !($1) }"; }
 
-# watch_start OUT MAXTIME [QUERY]: a background `curl -N` watch of configmaps.
+# watch_start OUT MAXTIME: a background `curl -N` watch of configmaps.
 watch_start() {
 	W_T0=$(now)
+	W_OUT=$1
 	curl -sS -N --max-time "$2" --cacert "$CA" -H "Authorization: Bearer $TOKEN" \
-		"$BASE$CM?watch=true${3:+&$3}" >"$1" 2>"$1.err" &
+		"$BASE$CM?watch=true" >"$1" 2>"$1.err" &
 	W_PID=$!
+}
+# watch_streaming: waits (up to 5s) until the watch has sent its first event.
+watch_streaming() {
+	for _ in $(seq 1 50); do
+		[ -s "$W_OUT" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 # watch_wait: waits for it; sets W_RC (curl's exit code) and W_SECS.
 watch_wait() {
@@ -57,6 +66,8 @@ r=$(curl -sS --cacert "$CA" -X PUT -H 'Content-Type: application/json' --data-bi
 	-w '\n%{http_code}' "$BASE/admin/faults")
 check_eq "PUT /admin/faults without a token: 401" "401" "$(code_of "$r")"
 check_eq "an unauthorized PUT changes nothing" "{}" "$(body_of "$(api GET /admin/faults)" | jq -c .)"
+r=$(curl -sS --cacert "$CA" -X POST -w '\n%{http_code}' "$BASE/admin/compact")
+check_eq "POST /admin/compact without a token: 401" "401" "$(code_of "$r")"
 
 # validation: 400 Status naming the field, and the config is left alone
 check_eq "a valid config is echoed back" \
@@ -184,7 +195,7 @@ check_eq "create works once cleared" "201" "$(code_of "$(api POST $CM "$(cm bloc
 
 # ---- dropping watches now ----
 watch_start "$WORK/w1" 20
-sleep 0.7
+check "the watch streams the existing configmaps" watch_streaming
 r=$(api POST /admin/drop-watches)
 check_eq "drop-watches answers the count" '200 {"dropped":1}' "$(code_of "$r") $(body_of "$r" | jq -c .)"
 watch_wait
@@ -202,6 +213,7 @@ watch_start "$WORK/w2" 20
 watch_wait
 check "periodic drop: first watch closed within ~1s (${W_SECS}s, exit $W_RC)" \
 	num_ok "$W_RC != 0 && $W_RC != 28 && $W_SECS < 3"
+check_contains "periodic drop: that watch had been streaming" '"type":"ADDED"' "$(cat "$WORK/w2")"
 watch_start "$WORK/w3" 20
 watch_wait
 check "periodic drop: the next watch is closed too (${W_SECS}s, exit $W_RC)" \
@@ -243,7 +255,7 @@ check_eq "a watch from the compacted rv itself still works" "MODIFIED comp" \
 
 # ---- down window ----
 watch_start "$WORK/w5" 20
-sleep 0.5
+check "a watch is open before the window" watch_streaming
 t0=$(now)
 faults '{"downForSeconds":2}' >/dev/null
 read -r code t rc <<<"$(treq /api/v1/namespaces)"
