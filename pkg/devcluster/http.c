@@ -31,6 +31,7 @@ struct session {
 	bool headers_sent;
 	bool finished; /* final chunk or body written */
 	bool held;     /* an injected latency holds the answer back */
+	bool rejected; /* answered already (401); ignore the body */
 	size_t sent;
 	struct lws_sorted_usec_list delay;
 };
@@ -145,6 +146,7 @@ static void session_reset(struct session *s)
 {
 	lws_sul_cancel(&s->delay);
 	s->held = false;
+	s->rejected = false;
 	api_request_release(&s->req);
 	api_response_release(&s->resp);
 	buf_release(&s->body);
@@ -277,8 +279,11 @@ static int on_request(struct lws *wsi, struct session *s)
 		return -1; /* "down": the connection closes unanswered */
 	}
 	if (!token_ok(wsi)) {
+		/* with a body, answer once it is read (and thrown away) */
+		s->rejected = true;
 		api_respond_status(&s->resp, status_unauthorized());
-		lws_callback_on_writable(wsi);
+		if (!expects_body(wsi))
+			lws_callback_on_writable(wsi);
 		return 0;
 	}
 	if (expects_body(wsi))
@@ -427,11 +432,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return on_request(wsi, s);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!s->body_too_big && buf_append(&s->body, in, len))
+		if (!s->rejected && !s->body_too_big &&
+		    buf_append(&s->body, in, len))
 			s->body_too_big = true;
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		dispatch(s);
+		if (s->rejected)
+			lws_callback_on_writable(wsi);
+		else
+			dispatch(s);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return on_writable(wsi, s);

@@ -120,14 +120,32 @@ static json_t *address(const struct sim_pod *p)
 	return a;
 }
 
+/* Whether any target port is a name, which needs each pod's spec. */
+static bool named_target_ports(const json_t *svc)
+{
+	size_t i;
+	json_t *sp;
+
+	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"),
+			   i, sp)
+	{
+		if (json_is_string(json_object_get(sp, "targetPort")))
+			return true;
+	}
+	return false;
+}
+
 /* Groups the pods into subsets by their resolved port lists. */
 static json_t *subsets(struct sim *s, struct sim_service *v,
 		       struct sim_pod **pods, size_t n, bool publish_not_ready)
 {
 	json_t *out = json_array();
+	bool named = named_target_ports(v->svc);
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *pod = sim_get(s, "", "pods", pods[i]->ns, pods[i]->name);
+		json_t *pod = named ? sim_get(s, "", "pods", pods[i]->ns,
+					      pods[i]->name)
+				    : NULL;
 		json_t *ports = pod_ports(v->svc, pod);
 		const char *list = pods[i]->ready || publish_not_ready
 					   ? "addresses"

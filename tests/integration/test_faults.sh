@@ -157,7 +157,7 @@ hdr=$(curl -sS -D - -o /dev/null --cacert "$CA" -H "Authorization: Bearer $TOKEN
 check_eq "Retry-After defaults to 1" "1" "$(printf '%s' "$hdr" | tr -d '\r' | awk -F': ' 'tolower($1) == "retry-after" { print $2 }')"
 faults '{"errors":[{"code":503,"rate":1,"verbs":["get"],"resources":["configmaps"]}]}' >/dev/null
 hdr=$(curl -sS -D - -o /dev/null --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$BASE$CM/anything")
-check_not_contains "no Retry-After on an injected 503" "retry-after" "$(printf '%s' "$hdr" | tr 'A-Z' 'a-z')"
+check_not_contains "no Retry-After on an injected 503" "retry-after" "$(printf '%s' "$hdr" | tr '[:upper:]' '[:lower:]')"
 
 # ---- 500 at rate 0.5: exactly every 2nd matching request ----
 faults '{"errors":[{"code":500,"rate":0.5,"verbs":["get"],"resources":["namespaces"]}]}' >/dev/null

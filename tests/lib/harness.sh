@@ -72,6 +72,7 @@ check_not_contains() {
 devcluster_start() {
 	DC_DIR="$WORK/dc"
 	mkdir -p "$DC_DIR"
+	rm -f "$DC_DIR/port" "$DC_DIR/kubeconfig" # from an earlier start
 	"$DEVCLUSTER_BIN" --port 0 --data-dir "$DC_DIR" --port-file "$DC_DIR/port" \
 		"$@" >"$WORK/devcluster.log" 2>&1 &
 	DC_PID=$!
@@ -86,10 +87,20 @@ devcluster_start() {
 	CA="$DC_DIR/ca.crt"
 }
 
+# devcluster_stop: stops the server and fails the test when it crashed or
+# a sanitizer (make asan) reported anything in its log.
 devcluster_stop() {
+	[ -n "$DC_PID" ] || return 0
+	if ! kill -0 "$DC_PID" 2>/dev/null; then
+		fail "knit-devcluster was still running" "$(tail -n 20 "$WORK/devcluster.log")"
+	fi
 	kill "$DC_PID" 2>/dev/null
 	wait "$DC_PID" 2>/dev/null
 	DC_PID=""
+	if grep -qE "Sanitizer|runtime error:" "$WORK/devcluster.log"; then
+		fail "knit-devcluster log has no sanitizer report" \
+			"$(grep -A 20 -E "Sanitizer|runtime error:" "$WORK/devcluster.log" | head -n 40)"
+	fi
 }
 
 # free_port: prints a loopback TCP port nothing listens on.
@@ -186,6 +197,7 @@ kc() {
 }
 
 finish() {
+	devcluster_stop
 	echo "$TEST_NAME: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
