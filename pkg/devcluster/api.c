@@ -20,15 +20,29 @@
 
 #define MAX_SEGS 8
 
+/* Whether a change altered the object's owners (or it is new with some). */
+static bool owners_changed(const struct change *c)
+{
+	if (!c->prev)
+		return c->obj->n_owners > 0;
+	if (c->prev->n_owners != c->obj->n_owners)
+		return true;
+	for (size_t i = 0; i < c->obj->n_owners; i++)
+		if (strcmp(c->prev->owner_uids[i], c->obj->owner_uids[i]) != 0)
+			return true;
+	return false;
+}
+
 /*
- * Every store change goes to the watchers; deletions, objects being
- * deleted and objects with owners also wake the background work.
+ * Every store change goes to the watchers and the simulation; deletions,
+ * objects being deleted and changes of owners also wake the garbage
+ * collector (a status write of an owned pod does not).
  */
 static void on_store_change(const struct change *c, void *data)
 {
 	struct devcluster *dc = data;
 
-	if (c->type == CHANGE_DELETED || c->obj->deleting || c->obj->n_owners)
+	if (c->type == CHANGE_DELETED || c->obj->deleting || owners_changed(c))
 		dc->gc_pending = true;
 	watch_hub_on_change(c, &dc->hub);
 	sim_on_change(dc->sim, c);

@@ -81,6 +81,7 @@ struct devcluster {
 	struct sim *sim;  /* the simulated workloads */
 	struct faults faults;
 	struct hashmap request_counts; /* metric labels -> uint64_t * */
+	double metrics_seconds;	       /* how long the last /metrics took */
 };
 
 /*
@@ -137,9 +138,11 @@ void api_respond_json(struct api_response *resp, int code, json_t *body,
 void api_respond_status(struct api_response *resp, json_t *status);
 
 /*
- * Background work between requests: garbage collection and namespace
- * cleanup. Called by the event loop every few hundred milliseconds.
+ * Background work between requests: garbage collection, namespace cleanup
+ * and the simulated cluster. Called by the event loop every 200 ms; each
+ * call does a bounded slice of work and returns true when more is pending,
+ * so the loop calls again soon while still serving requests in between.
  */
-void devcluster_tick(struct devcluster *dc);
+bool devcluster_tick(struct devcluster *dc);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "devcluster/api_internal.h"
 #include "devcluster/schema.h"
@@ -272,17 +273,20 @@ static bool namespace_usable(struct write_ctx *w, const char *ns)
 	return true;
 }
 
+/* n random bytes from the kernel, without opening a file per call. */
+static void random_bytes(unsigned char *raw, size_t n)
+{
+	if (getrandom(raw, n, 0) != (ssize_t)n)
+		for (size_t i = 0; i < n; i++)
+			raw[i] = (unsigned char)rand();
+}
+
 static void random_suffix(char *out, size_t n)
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	unsigned char raw[16];
-	FILE *f = fopen("/dev/urandom", "rb");
 
-	if (!f || fread(raw, 1, n, f) != n)
-		for (size_t i = 0; i < n; i++)
-			raw[i] = (unsigned char)rand();
-	if (f)
-		fclose(f);
+	random_bytes(raw, n);
 	for (size_t i = 0; i < n; i++)
 		out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
 	out[n] = '\0';
@@ -291,13 +295,8 @@ static void random_suffix(char *out, size_t n)
 static void new_uid(char *out)
 {
 	unsigned char raw[16];
-	FILE *f = fopen("/dev/urandom", "rb");
 
-	if (!f || fread(raw, 1, 16, f) != 16)
-		for (int i = 0; i < 16; i++)
-			raw[i] = (unsigned char)rand();
-	if (f)
-		fclose(f);
+	random_bytes(raw, sizeof(raw));
 	raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
 	raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
 	snprintf(out, 37,

@@ -317,13 +317,19 @@ static void finish_crds(struct devcluster *dc)
 	free_entries(all, n);
 }
 
-void devcluster_tick(struct devcluster *dc)
+bool devcluster_tick(struct devcluster *dc)
 {
+	bool more;
 	static time_t last_save;
+	static double last_gc;
 	time_t now = time(NULL);
+	double mono = api_monotonic();
 	char err[256];
 
-	if (dc->gc_pending || json_array_size(dc->gc_queue)) {
+	/* a full pass at most every 200 ms, however often the loop ticks */
+	if ((dc->gc_pending || json_array_size(dc->gc_queue)) &&
+	    mono - last_gc >= 0.2) {
+		last_gc = mono;
 		/* a pass may itself write; those writes ask for the next one */
 		dc->gc_pending = false;
 		json_array_clear(dc->gc_queue);
@@ -331,7 +337,7 @@ void devcluster_tick(struct devcluster *dc)
 		finish_namespaces(dc);
 		finish_crds(dc);
 	}
-	sim_tick(dc->sim, 0);
+	more = sim_tick(dc->sim, 0);
 	if (dc->opt.snapshot && dc->dirty && now - last_save >= 2) {
 		if (snapshot_save(dc, dc->opt.snapshot, err, sizeof(err)))
 			LOG_WARNF("snapshot not saved", "error=\"%s\"", err);
@@ -339,4 +345,5 @@ void devcluster_tick(struct devcluster *dc)
 			dc->dirty = false;
 		last_save = now;
 	}
+	return more;
 }

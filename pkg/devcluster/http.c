@@ -476,11 +476,14 @@ static void fault_tick(void)
 
 static void on_tick(struct lws_sorted_usec_list *sul)
 {
+	bool more;
+
 	fault_tick();
-	devcluster_tick(server_dc);
+	more = devcluster_tick(server_dc);
 	watch_hub_tick(&server_dc->hub, time(NULL));
+	/* with work left, come back once pending requests had their turn */
 	lws_sul_schedule(server_context, 0, &tick_sul, on_tick,
-			 200 * LWS_US_PER_MS);
+			 (more ? 5 : 200) * LWS_US_PER_MS);
 }
 
 static int bound_port(struct lws_vhost *vh, int requested)

@@ -111,6 +111,7 @@ static void write_storage(struct devcluster *dc, struct buf *out)
 
 void api_metrics(struct devcluster *dc, struct buf *out)
 {
+	double start = api_monotonic();
 	size_t pods, ready;
 
 	write_requests(dc, out);
@@ -128,5 +129,12 @@ void api_metrics(struct devcluster *dc, struct buf *out)
 		   "knit_devcluster_pods{state=\"all\"} %zu\n"
 		   "knit_devcluster_pods{state=\"ready\"} %zu\n",
 		   pods, ready);
+	buf_printf(out,
+		   "# HELP knit_devcluster_metrics_render_seconds How long the "
+		   "previous /metrics rendering took.\n"
+		   "# TYPE knit_devcluster_metrics_render_seconds gauge\n"
+		   "knit_devcluster_metrics_render_seconds %.6f\n",
+		   dc->metrics_seconds);
 	sim_metrics(dc->sim, out);
+	dc->metrics_seconds = api_monotonic() - start;
 }

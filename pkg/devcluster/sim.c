@@ -40,6 +40,7 @@ struct sim *sim_new(struct devcluster *dc, const struct sim_options *o)
 	hashmap_init(&s->dirty_jobs);
 	hashmap_init(&s->dirty_svc);
 	hashmap_init(&s->orphans);
+	hashmap_init(&s->gone_services);
 	hashmap_init(&s->timed);
 	hashmap_init(&s->ips);
 	s->next_ip = (10u << 24) | (244u << 16) | 2u;
@@ -61,6 +62,7 @@ static void pod_free(struct sim_pod *p)
 	free(p->hash);
 	free(p->node);
 	free(p->ip);
+	free(p->svcs);
 	free(p);
 }
 
@@ -145,6 +147,7 @@ void sim_free(struct sim *s)
 	free_values(&s->dirty_jobs, free);
 	hashmap_release(&s->dirty_svc);
 	hashmap_release(&s->orphans);
+	hashmap_release(&s->gone_services);
 	hashmap_release(&s->timed);
 	hashmap_release(&s->ips);
 	free(s);
@@ -382,28 +385,78 @@ static void mark_adopters(struct sim *s, struct sim_ns *n,
 	}
 }
 
-/* Re-evaluates which Services select p; marks those that must update. */
-static void pod_services(struct sim *s, struct sim_ns *n, struct sim_pod *p,
-			 bool gone, bool changed)
+/* ---- which Services select which pods (kept both ways) ---- */
+
+static void link_pod(struct sim_service *svc, struct sim_pod *p)
+{
+	hashmap_put(&svc->pods, p->key, p);
+	p->svcs = xrealloc(p->svcs, (p->n_svcs + 1) * sizeof(*p->svcs));
+	p->svcs[p->n_svcs++] = svc;
+}
+
+static void unlink_pod(struct sim_service *svc, struct sim_pod *p)
+{
+	hashmap_remove(&svc->pods, p->key);
+	for (size_t i = 0; i < p->n_svcs; i++) {
+		if (p->svcs[i] == svc) {
+			p->svcs[i] = p->svcs[--p->n_svcs];
+			break;
+		}
+	}
+}
+
+static void unlink_all_pods(struct sim_service *svc)
 {
 	const char *k;
 	void *v;
 
+	for (size_t i = 0; hashmap_next(&svc->pods, &i, &k, &v);)
+		unlink_pod(svc, v);
+}
+
+/*
+ * Keeps the Services that select p up to date and marks those whose
+ * endpoints change. Only a new pod or new labels can change which Services
+ * select it; otherwise only the Services already selecting it are looked
+ * at, so status writes cost nothing per Service in the namespace.
+ */
+static void pod_services(struct sim *s, struct sim_ns *n, struct sim_pod *p,
+			 bool relabelled, bool changed)
+{
+	const char *k;
+	void *v;
+
+	if (!relabelled) {
+		for (size_t i = 0; changed && i < p->n_svcs; i++)
+			sim_mark_service(s, p->svcs[i]->key);
+		return;
+	}
 	for (size_t i = 0; hashmap_next(&n->services, &i, &k, &v);) {
 		struct sim_service *svc = v;
 		bool was = hashmap_get(&svc->pods, p->key) != NULL;
-		bool is = !gone && svc->sel &&
-			  label_selector_matches(svc->sel, p->labels);
+		bool is = svc->sel && label_selector_matches(svc->sel, p->labels);
 
 		if (is && !was)
-			hashmap_put(&svc->pods, p->key, p);
+			link_pod(svc, p);
 		else if (!is && was)
-			hashmap_remove(&svc->pods, p->key);
-		if (gone)
-			traffic_forget(svc, p->key);
+			unlink_pod(svc, p);
 		if (is != was || (is && changed))
 			sim_mark_service(s, svc->key);
 	}
+}
+
+/* A deleted pod leaves its Services' endpoints and every traffic series. */
+static void pod_gone(struct sim *s, struct sim_ns *n, struct sim_pod *p)
+{
+	const char *k;
+	void *v;
+
+	while (p->n_svcs) {
+		sim_mark_service(s, p->svcs[0]->key);
+		unlink_pod(p->svcs[0], p);
+	}
+	for (size_t i = 0; hashmap_next(&n->services, &i, &k, &v);)
+		traffic_forget(v, p->key);
 }
 
 static void pod_detach(struct sim *s, struct sim_pod *p)
@@ -443,7 +496,7 @@ static void on_pod(struct sim *s, const struct change *c)
 	struct sim_ns *n = sim_ns_get(s, c->obj->ns, true);
 	struct sim_pod *p = hashmap_get(&n->pods, c->obj->key);
 	json_t *pod;
-	bool was_ready, changed;
+	bool was_ready, changed, relabelled;
 	char *old_ip;
 
 	if (c->type == CHANGE_DELETED) {
@@ -451,7 +504,7 @@ static void on_pod(struct sim *s, const struct change *c)
 			return;
 		mark_owner(s, owner_of(s, p->owner_uid));
 		pod_detach(s, p);
-		pod_services(s, n, p, true, true);
+		pod_gone(s, n, p);
 		sim_pod_set_due(s, p, 0);
 		kubelet_pod_forget(s, p);
 		if (p->ready)
@@ -470,6 +523,10 @@ static void on_pod(struct sim *s, const struct change *c)
 		s->n_pods++;
 	}
 	pod = object_parse(c->obj);
+	relabelled = c->type == CHANGE_ADDED || !p->labels ||
+		     !json_equal(p->labels, json_object_get(json_object_get(
+							      pod, "metadata"),
+						      "labels") ?: json_object());
 	was_ready = p->ready;
 	old_ip = p->ip ? xstrdup(p->ip) : NULL;
 	pod_detach(s, p);
@@ -484,7 +541,7 @@ static void on_pod(struct sim *s, const struct change *c)
 	mark_owner(s, owner_of(s, p->owner_uid));
 	if (!p->owner_uid)
 		mark_adopters(s, n, p);
-	pod_services(s, n, p, false, changed || c->type == CHANGE_ADDED);
+	pod_services(s, n, p, relabelled, changed || c->type == CHANGE_ADDED);
 	if (p->deleting && !owner_of(s, p->owner_uid) &&
 	    has_tracking_finalizer(pod))
 		hashmap_put(&s->orphans, p->key, (void *)1);
@@ -616,15 +673,14 @@ static void service_select(struct sim_ns *n, struct sim_service *v)
 	const char *k;
 	void *val;
 
-	hashmap_release(&v->pods);
-	hashmap_init(&v->pods);
+	unlink_all_pods(v);
 	if (!v->sel)
 		return;
 	for (size_t i = 0; hashmap_next(&n->pods, &i, &k, &val);) {
 		struct sim_pod *p = val;
 
 		if (label_selector_matches(v->sel, p->labels))
-			hashmap_put(&v->pods, p->key, p);
+			link_pod(v, p);
 	}
 }
 
@@ -638,8 +694,9 @@ static void on_service(struct sim *s, const struct change *c)
 		if (!v)
 			return;
 		hashmap_remove(&s->dirty_svc, v->key);
-		if (v->sel)
-			endpoints_forget(s, v->ns, v->name);
+		if (v->sel) /* the endpoints controller deletes its Endpoints */
+			hashmap_put(&s->gone_services, v->key, (void *)1);
+		unlink_all_pods(v);
 		hashmap_remove(&n->services, v->key);
 		service_free(v);
 		return;
@@ -783,64 +840,130 @@ static json_t *take_due(struct hashmap *m, double now, bool timed)
 	return keys;
 }
 
-static void run_kubelet(struct sim *s, double now)
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs fn on each key until the budget ends; re-marks the rest. */
+static bool run_keys(struct sim *s, json_t *keys, double deadline,
+		     void (*fn)(struct sim *, const char *),
+		     void (*again)(struct sim *, const char *))
+{
+	size_t i;
+	json_t *k;
+
+	json_array_foreach(keys, i, k)
+	{
+		if (mono_now() > deadline) {
+			for (; i < json_array_size(keys); i++)
+				again(s, json_string_value(json_array_get(keys, i)));
+			json_decref(keys);
+			return true;
+		}
+		fn(s, json_string_value(k));
+	}
+	json_decref(keys);
+	return false;
+}
+
+static void rs_again(struct sim *s, const char *key)
+{
+	sim_mark_rs(s, key, 0);
+}
+
+static void job_again(struct sim *s, const char *key)
+{
+	sim_mark_job(s, key, 0);
+}
+
+static void svc_again(struct sim *s, const char *key)
+{
+	sim_mark_service(s, key);
+}
+
+static void orphan_again(struct sim *s, const char *key)
+{
+	hashmap_put(&s->orphans, key, (void *)1);
+}
+
+static void release_orphan(struct sim *s, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+
+	job_release_pod(s, ns, slash ? slash + 1 : key);
+	free(ns);
+}
+
+static void forget_endpoints(struct sim *s, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+
+	/* unless a Service of that name came back meanwhile */
+	if (!hashmap_get(&sim_ns_get(s, ns, true)->services, key))
+		endpoints_forget(s, ns, slash ? slash + 1 : key);
+	free(ns);
+}
+
+static void gone_again(struct sim *s, const char *key)
+{
+	hashmap_put(&s->gone_services, key, (void *)1);
+}
+
+static void step_pod(struct sim *s, const char *key)
+{
+	struct sim_pod *p = hashmap_get(&s->timed, key);
+
+	/* an earlier step may have deleted or rescheduled it */
+	if (p && p->due > 0 && p->due <= s->now) {
+		sim_pod_set_due(s, p, 0);
+		kubelet_pod_step(s, p);
+	}
+}
+
+static void pod_again(struct sim *s, const char *key)
+{
+	(void)s;
+	(void)key; /* still in `timed` with its due time */
+}
+
+static json_t *due_pods(struct sim *s)
 {
 	json_t *due = json_array();
 	const char *k;
 	void *v;
-	size_t i;
-	json_t *key;
 
 	for (size_t it = 0; hashmap_next(&s->timed, &it, &k, &v);)
-		if (((struct sim_pod *)v)->due <= now)
+		if (((struct sim_pod *)v)->due <= s->now)
 			json_array_append_new(due, json_string(k));
-	json_array_foreach(due, i, key)
-	{
-		struct sim_pod *p = hashmap_get(&s->timed, json_string_value(key));
-
-		/* an earlier step may have deleted or rescheduled it */
-		if (p && p->due > 0 && p->due <= now) {
-			sim_pod_set_due(s, p, 0);
-			kubelet_pod_step(s, p);
-		}
-	}
-	json_decref(due);
+	return due;
 }
 
-void sim_tick(struct sim *s, double now)
+bool sim_tick(struct sim *s, double now)
 {
-	json_t *keys;
-	size_t i;
-	json_t *k;
+	double deadline = mono_now() + SIM_TICK_BUDGET;
+	bool more = false;
 
 	if (!s || s->opt.disabled || !s->started)
-		return;
+		return false;
 	s->now = now ? now : wall_now();
 	kubelet_ensure_node(s);
-	keys = take_due(&s->dirty_rs, s->now, true);
-	json_array_foreach(keys, i, k)
-		rs_reconcile(s, json_string_value(k));
-	json_decref(keys);
-	keys = take_due(&s->dirty_jobs, s->now, true);
-	json_array_foreach(keys, i, k)
-		job_reconcile(s, json_string_value(k));
-	json_decref(keys);
-	run_kubelet(s, s->now);
-	keys = take_due(&s->orphans, s->now, false);
-	json_array_foreach(keys, i, k)
-	{
-		const char *key = json_string_value(k);
-		const char *slash = strchr(key, '/');
-		char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
-
-		job_release_pod(s, ns, slash ? slash + 1 : key);
-		free(ns);
-	}
-	json_decref(keys);
-	keys = take_due(&s->dirty_svc, s->now, false);
-	json_array_foreach(keys, i, k)
-		endpoints_reconcile(s, json_string_value(k));
-	json_decref(keys);
+	more |= run_keys(s, take_due(&s->dirty_rs, s->now, true), deadline,
+			 rs_reconcile, rs_again);
+	more |= run_keys(s, take_due(&s->dirty_jobs, s->now, true), deadline,
+			 job_reconcile, job_again);
+	more |= run_keys(s, take_due(&s->orphans, s->now, false), deadline,
+			 release_orphan, orphan_again);
+	more |= run_keys(s, due_pods(s), deadline, step_pod, pod_again);
+	more |= run_keys(s, take_due(&s->dirty_svc, s->now, false), deadline,
+			 endpoints_reconcile, svc_again);
+	more |= run_keys(s, take_due(&s->gone_services, s->now, false),
+			 deadline, forget_endpoints, gone_again);
 	if (s->now > s->last_traffic) {
 		double dt = s->now - s->last_traffic;
 
@@ -848,6 +971,7 @@ void sim_tick(struct sim *s, double now)
 		traffic_run(s, dt > 5 ? 5 : dt);
 		s->last_traffic = s->now;
 	}
+	return more;
 }
 
 void sim_counts(const struct sim *s, size_t *pods, size_t *ready)

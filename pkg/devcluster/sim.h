@@ -83,9 +83,13 @@ void sim_on_change(struct sim *s, const struct change *c);
 /*
  * Does the due work: reconciles changed ReplicaSets, Jobs and Services,
  * steps pods whose timers are due, and generates traffic for the time since
- * the last call. `now` is wall-clock seconds (with fractions).
+ * the last call. `now` is wall-clock seconds (with fractions), 0 for the
+ * clock. Stops after about SIM_TICK_BUDGET seconds, leaving the rest marked,
+ * so requests are not held up behind a large reconciliation; returns true
+ * when work was left for the next call.
  */
-void sim_tick(struct sim *s, double now);
+#define SIM_TICK_BUDGET 0.03
+bool sim_tick(struct sim *s, double now);
 
 /*
  * Appends the application series (http_requests_total and the

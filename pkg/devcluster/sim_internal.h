@@ -67,6 +67,8 @@ struct sim_pod {
 	double ready_since; /* when Ready turned true */
 	double due;	    /* next kubelet step, 0 for none */
 	struct pod_behaviour b;
+	struct sim_service **svcs; /* the Services selecting it */
+	size_t n_svcs;
 };
 
 struct sim_rs {
@@ -89,6 +91,7 @@ struct sim_job {
 /* One (Service, pod) traffic series pair, by response code. */
 struct series {
 	char *labels; /* namespace="..",service="..",pod="..",... */
+	size_t labels_len;
 	uint64_t count[2];  /* [0] 200, [1] the pod's error code */
 	uint64_t bucket[2][16];
 	double sum[2];
@@ -135,6 +138,7 @@ struct sim {
 	struct hashmap dirty_jobs; /* job key -> due time (double *) */
 	struct hashmap dirty_svc;  /* service key -> (void *)1 */
 	struct hashmap orphans;	   /* pod key -> (void *)1: finalizer to drop */
+	struct hashmap gone_services; /* key -> (void *)1: Endpoints to delete */
 	struct hashmap timed;	   /* pod key -> struct sim_pod * with due */
 	struct hashmap ips;	   /* pod IP -> (void *)1 */
 	uint32_t next_ip;
@@ -144,6 +148,7 @@ struct sim {
 	size_t n_pods;
 	size_t n_ready;
 	uint64_t events; /* Events recorded, to keep their names unique */
+	size_t metrics_hint; /* size of the last /metrics rendering */
 };
 
 /* ---- sim.c ---- */

@@ -32,6 +32,11 @@ void buf_reset(struct buf *b);
 /* Takes ownership of the data (a heap string) and re-initialises b. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/*
+ * Makes room for `extra` more bytes without changing the content, so a
+ * writer that knows its size avoids repeated growth. 0 or ERR_TOOBIG.
+ */
+int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
