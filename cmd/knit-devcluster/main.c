@@ -104,8 +104,8 @@ static int parse_long(const char *flag, const char *s, long min, long max,
 	return 0;
 }
 
-static int parse_double(const char *flag, const char *s, double min,
-			double max, double *out)
+static int parse_double(const char *flag, const char *s, double min, double max,
+			double *out)
 {
 	char *end;
 	double v;
@@ -147,8 +147,9 @@ static int parse_sim_flag(int c, struct flags *f, int *rc)
 		return 0;
 	case '2':
 		if (f->n_fault_errors == FAULTS_MAX_RULES) {
-			fprintf(stderr, "knit-devcluster: --fault-error: at "
-					"most %d rules\n",
+			fprintf(stderr,
+				"knit-devcluster: --fault-error: at "
+				"most %d rules\n",
 				FAULTS_MAX_RULES);
 			*rc = ERR_INVAL;
 		} else {

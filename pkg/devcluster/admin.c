@@ -60,8 +60,8 @@ static void put_faults(struct devcluster *dc, const struct api_request *req,
 		       double now, struct api_response *resp)
 {
 	json_error_t jerr;
-	json_t *cfg = json_loadb(req->body ? req->body : "", req->body_len, 0,
-				 &jerr);
+	json_t *cfg =
+		json_loadb(req->body ? req->body : "", req->body_len, 0, &jerr);
 	char err[512], msg[600];
 
 	if (!cfg) {

@@ -776,8 +776,7 @@ static void handle_resource(struct devcluster *dc,
 	api_handle_write(dc, req, rt, resp);
 }
 
-static void handle_metrics(struct devcluster *dc,
-			   const struct api_request *req,
+static void handle_metrics(struct devcluster *dc, const struct api_request *req,
 			   struct api_response *resp)
 {
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {

@@ -82,6 +82,8 @@ struct devcluster {
 	struct faults faults;
 	struct hashmap request_counts; /* metric labels -> uint64_t * */
 	double metrics_seconds;	       /* how long the last /metrics took */
+	size_t metrics_bytes;	       /* and how long it was */
+	size_t metrics_reserve;	       /* buffer size /metrics starts with */
 };
 
 /*

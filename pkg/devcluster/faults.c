@@ -192,7 +192,8 @@ static int rule_add_resource(struct fault_rule *r, const char *text,
 			     const char *path, char *errbuf, size_t errlen)
 {
 	for (size_t i = 0; i < r->nresources; i++) {
-		if (strcmp(r->resources[i].text, text) == 0)
+		if (r->resources[i].text &&
+		    strcmp(r->resources[i].text, text) == 0)
 			return err_set(errbuf, errlen, ERR_INVAL,
 				       "%s: duplicate resource \"%s\"", path,
 				       text);

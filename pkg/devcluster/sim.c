@@ -256,17 +256,18 @@ int sim_call(struct sim *s, enum http_method m, const char *path,
 	req.user_agent = xstrdup(agent);
 	req.accept = xstrdup("application/json");
 	if (text) {
-		req.content_type = xstrdup(m == HTTP_PATCH
-						   ? "application/merge-patch+json"
-						   : "application/json");
+		req.content_type =
+			xstrdup(m == HTTP_PATCH ? "application/merge-patch+json"
+						: "application/json");
 		req.body = text;
 		req.body_len = strlen(text);
 	}
 	api_handle(s->dc, &req, &resp);
 	code = resp.code;
 	if (code >= 300)
-		LOG_DEBUGF("simulated request failed", "path=%s code=%d body=%s",
-			   path, code, resp.body.data);
+		LOG_DEBUGF("simulated request failed",
+			   "path=%s code=%d body=%s", path, code,
+			   resp.body.data);
 	if (out)
 		*out = json_loadb(resp.body.data, resp.body.len, 0, NULL);
 	free(text);
@@ -300,20 +301,19 @@ void sim_event(struct sim *s, const json_t *obj, const char *type,
 	sim_format_time(s->now, now, sizeof(now));
 	snprintf(ev_name, sizeof(ev_name), "%.250s.%llx", name,
 		 (unsigned long long)(s->now * 1e9) + s->events++);
-	ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:O,s:O,s:s,s:s,s:O,s:O},"
-		       "s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:n,s:s,s:s}",
-		       "apiVersion", "v1", "kind", "Event", "metadata", "name",
-		       ev_name, "namespace", ns, "involvedObject", "apiVersion",
-		       json_object_get(obj, "apiVersion"), "kind",
-		       json_object_get(obj, "kind"), "namespace", ns, "name",
-		       name, "uid", json_object_get(meta, "uid"),
-		       "resourceVersion",
-		       json_object_get(meta, "resourceVersion"), "reason",
-		       reason, "message", message, "source", "component",
-		       component, "firstTimestamp", now, "lastTimestamp", now,
-		       "count", 1, "type", type, "eventTime",
-		       "reportingComponent", component, "reportingInstance",
-		       "");
+	ev = json_pack(
+		"{s:s,s:s,s:{s:s,s:s},s:{s:O,s:O,s:s,s:s,s:O,s:O},"
+		"s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:n,s:s,s:s}",
+		"apiVersion", "v1", "kind", "Event", "metadata", "name",
+		ev_name, "namespace", ns, "involvedObject", "apiVersion",
+		json_object_get(obj, "apiVersion"), "kind",
+		json_object_get(obj, "kind"), "namespace", ns, "name", name,
+		"uid", json_object_get(meta, "uid"), "resourceVersion",
+		json_object_get(meta, "resourceVersion"), "reason", reason,
+		"message", message, "source", "component", component,
+		"firstTimestamp", now, "lastTimestamp", now, "count", 1, "type",
+		type, "eventTime", "reportingComponent", component,
+		"reportingInstance", "");
 	if (!ev)
 		return;
 	path = xasprintf("/api/v1/namespaces/%s/events", ns);
@@ -434,7 +434,8 @@ static void pod_services(struct sim *s, struct sim_ns *n, struct sim_pod *p,
 	for (size_t i = 0; hashmap_next(&n->services, &i, &k, &v);) {
 		struct sim_service *svc = v;
 		bool was = hashmap_get(&svc->pods, p->key) != NULL;
-		bool is = svc->sel && label_selector_matches(svc->sel, p->labels);
+		bool is =
+			svc->sel && label_selector_matches(svc->sel, p->labels);
 
 		if (is && !was)
 			link_pod(svc, p);
@@ -480,9 +481,9 @@ static bool has_tracking_finalizer(const json_t *pod)
 	size_t i;
 	json_t *f;
 
-	json_array_foreach(json_object_get(json_object_get(pod, "metadata"),
-					   "finalizers"),
-			   i, f)
+	json_array_foreach(
+		json_object_get(json_object_get(pod, "metadata"), "finalizers"),
+		i, f)
 	{
 		if (strcmp(json_string_value(f) ?: "",
 			   JOBCTL_TRACKING_FINALIZER) == 0)
@@ -523,10 +524,12 @@ static void on_pod(struct sim *s, const struct change *c)
 		s->n_pods++;
 	}
 	pod = object_parse(c->obj);
-	relabelled = c->type == CHANGE_ADDED || !p->labels ||
-		     !json_equal(p->labels, json_object_get(json_object_get(
-							      pod, "metadata"),
-						      "labels") ?: json_object());
+	relabelled =
+		c->type == CHANGE_ADDED || !p->labels ||
+		!json_equal(p->labels,
+			    json_object_get(json_object_get(pod, "metadata"),
+					    "labels")
+				    ?: json_object());
 	was_ready = p->ready;
 	old_ip = p->ip ? xstrdup(p->ip) : NULL;
 	pod_detach(s, p);
@@ -562,8 +565,7 @@ static void fill_ident(char **key, char **ns, char **name, char **uid,
 	*uid = xstrdup(o->uid ? o->uid : "");
 }
 
-static void owner_register(struct sim *s, const char *uid, char kind,
-			   void *rec)
+static void owner_register(struct sim *s, const char *uid, char kind, void *rec)
 {
 	struct sim_owner *o = hashmap_get(&s->owners, uid);
 
@@ -649,10 +651,10 @@ static void on_job(struct sim *s, const struct change *c)
 
 static double service_rate(struct sim *s, const json_t *svc)
 {
-	const char *text = json_string_value(
-		json_object_get(json_object_get(json_object_get(svc, "metadata"),
-						"annotations"),
-				SIM_ANNOTATION "request-rate"));
+	const char *text = json_string_value(json_object_get(
+		json_object_get(json_object_get(svc, "metadata"),
+				"annotations"),
+		SIM_ANNOTATION "request-rate"));
 	char *end;
 	double v;
 
@@ -739,8 +741,9 @@ static void on_endpoints(struct sim *s, const struct change *c, bool slice)
 {
 	struct sim_ns *n = sim_ns_get(s, c->obj->ns, false);
 	json_t *obj = slice ? object_parse(c->obj) : NULL;
-	const char *svc_name = slice ? label_of(obj, "kubernetes.io/service-name")
-				     : c->obj->name;
+	const char *svc_name =
+		slice ? label_of(obj, "kubernetes.io/service-name")
+		      : c->obj->name;
 	const char *manager = label_of(obj, SLICE_MANAGED_BY);
 	struct sim_service *v = NULL;
 	char key[512];
@@ -860,7 +863,8 @@ static bool run_keys(struct sim *s, json_t *keys, double deadline,
 	{
 		if (mono_now() > deadline) {
 			for (; i < json_array_size(keys); i++)
-				again(s, json_string_value(json_array_get(keys, i)));
+				again(s, json_string_value(
+						 json_array_get(keys, i)));
 			json_decref(keys);
 			return true;
 		}

@@ -47,19 +47,19 @@ struct devcluster;
  * revision; pods without it fall back to the Deployment controller's
  * "pod-template-hash".
  */
-#define SIM_HASH_LABEL "knit.dev/pod-template-hash"
+#define SIM_HASH_LABEL		"knit.dev/pod-template-hash"
 #define SIM_HASH_LABEL_FALLBACK "pod-template-hash"
 /* The one simulated Node every pod is scheduled to. */
 #define SIM_NODE_NAME "knit-devcluster"
 
 struct sim_options {
-	bool disabled;	       /* no controllers, no kubelet, no traffic */
-	double ready_delay;    /* seconds from container start to Ready */
-	double request_rate;   /* default requests per second per Service */
-	double latency_ms;     /* default median request latency */
-	double backoff_base;   /* first crash-loop and Job backoff, seconds */
-	double backoff_max;    /* longest crash-loop backoff, seconds */
-	uint64_t seed;	       /* random seed; 0 picks one */
+	bool disabled;	     /* no controllers, no kubelet, no traffic */
+	double ready_delay;  /* seconds from container start to Ready */
+	double request_rate; /* default requests per second per Service */
+	double latency_ms;   /* default median request latency */
+	double backoff_base; /* first crash-loop and Job backoff, seconds */
+	double backoff_max;  /* longest crash-loop backoff, seconds */
+	uint64_t seed;	     /* random seed; 0 picks one */
 };
 
 struct sim;

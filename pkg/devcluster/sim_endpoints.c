@@ -47,8 +47,8 @@ static json_t *pod_ports(const json_t *svc, const json_t *pod)
 	size_t i;
 	json_t *sp;
 
-	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"),
-			   i, sp)
+	json_array_foreach(
+		json_object_get(json_object_get(svc, "spec"), "ports"), i, sp)
 	{
 		json_t *target = json_object_get(sp, "targetPort");
 		json_int_t port = json_is_integer(target)
@@ -77,8 +77,8 @@ static json_t *pod_ports(const json_t *svc, const json_t *pod)
 
 static json_t *target_ref(const struct sim_pod *p)
 {
-	return json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace",
-			 p->ns, "name", p->name, "uid", p->uid ? p->uid : "");
+	return json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", p->ns,
+			 "name", p->name, "uid", p->uid ? p->uid : "");
 }
 
 static int by_ip(const void *a, const void *b)
@@ -112,8 +112,8 @@ static size_t endpoint_pods(struct sim_service *v, struct sim_pod ***out)
 
 static json_t *address(const struct sim_pod *p)
 {
-	json_t *a = json_pack("{s:s,s:o}", "ip", p->ip, "targetRef",
-			      target_ref(p));
+	json_t *a =
+		json_pack("{s:s,s:o}", "ip", p->ip, "targetRef", target_ref(p));
 
 	if (p->node)
 		json_object_set_new(a, "nodeName", json_string(p->node));
@@ -126,8 +126,8 @@ static bool named_target_ports(const json_t *svc)
 	size_t i;
 	json_t *sp;
 
-	json_array_foreach(json_object_get(json_object_get(svc, "spec"), "ports"),
-			   i, sp)
+	json_array_foreach(
+		json_object_get(json_object_get(svc, "spec"), "ports"), i, sp)
 	{
 		if (json_is_string(json_object_get(sp, "targetPort")))
 			return true;
@@ -174,14 +174,13 @@ static json_t *subsets(struct sim *s, struct sim_service *v,
 
 static json_t *service_labels(const struct sim_service *v)
 {
-	json_t *l = json_object_get(json_object_get(v->svc, "metadata"),
-				    "labels");
+	json_t *l =
+		json_object_get(json_object_get(v->svc, "metadata"), "labels");
 
 	return json_is_object(l) ? json_deep_copy(l) : json_object();
 }
 
-static void write_endpoints(struct sim *s, struct sim_service *v,
-			    json_t *subs)
+static void write_endpoints(struct sim *s, struct sim_service *v, json_t *subs)
 {
 	json_t *cur = sim_get(s, "", "endpoints", v->ns, v->name);
 	json_t *labels = service_labels(v);
@@ -189,9 +188,10 @@ static void write_endpoints(struct sim *s, struct sim_service *v,
 	json_t *ep;
 
 	if (cur && json_equal(json_object_get(cur, "subsets"), subs) &&
-	    json_equal(json_object_get(json_object_get(cur, "metadata"),
-				       "labels") ?: labels,
-		       labels)) {
+	    json_equal(
+		    json_object_get(json_object_get(cur, "metadata"), "labels")
+			    ?: labels,
+		    labels)) {
 		json_decref(cur);
 		json_decref(labels);
 		json_decref(subs);
@@ -232,11 +232,11 @@ static json_t *slice_endpoints(struct sim_pod **pods, size_t n)
 	json_t *out = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_pack(
-			"{s:[s],s:{s:b,s:b,s:b},s:o}", "addresses", pods[i]->ip,
-			"conditions", "ready", pods[i]->ready, "serving",
-			pods[i]->ready, "terminating", 0, "targetRef",
-			target_ref(pods[i]));
+		json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b},s:o}",
+				      "addresses", pods[i]->ip, "conditions",
+				      "ready", pods[i]->ready, "serving",
+				      pods[i]->ready, "terminating", 0,
+				      "targetRef", target_ref(pods[i]));
 
 		if (pods[i]->node)
 			json_object_set_new(e, "nodeName",
@@ -250,8 +250,8 @@ static json_t *slice_endpoints(struct sim_pod **pods, size_t n)
 static json_t *slice_ports(struct sim *s, struct sim_service *v,
 			   struct sim_pod **pods, size_t n)
 {
-	json_t *pod = n ? sim_get(s, "", "pods", pods[0]->ns, pods[0]->name)
-			: NULL;
+	json_t *pod =
+		n ? sim_get(s, "", "pods", pods[0]->ns, pods[0]->name) : NULL;
 	json_t *ports = pod_ports(v->svc, pod);
 	size_t i;
 	json_t *p;
@@ -295,9 +295,9 @@ static void write_slice(struct sim *s, struct sim_service *v, json_t *eps,
 			    json_string(SLICE_MANAGER));
 	if (cur && json_equal(json_object_get(cur, "endpoints"), eps) &&
 	    json_equal(json_object_get(cur, "ports"), ports) &&
-	    json_equal(json_object_get(json_object_get(cur, "metadata"),
-				       "labels"),
-		       labels)) {
+	    json_equal(
+		    json_object_get(json_object_get(cur, "metadata"), "labels"),
+		    labels)) {
 		json_decref(cur);
 		json_decref(labels);
 		json_decref(eps);
@@ -333,8 +333,8 @@ void endpoints_reconcile(struct sim *s, const char *key)
 
 	if (!v || !v->sel)
 		goto out;
-	publish = json_is_true(json_object_get(
-		json_object_get(v->svc, "spec"), "publishNotReadyAddresses"));
+	publish = json_is_true(json_object_get(json_object_get(v->svc, "spec"),
+					       "publishNotReadyAddresses"));
 	count = endpoint_pods(v, &pods);
 	write_endpoints(s, v, subsets(s, v, pods, count, publish));
 	write_slice(s, v, slice_endpoints(pods, count),

@@ -92,7 +92,7 @@ struct sim_job {
 struct series {
 	char *labels; /* namespace="..",service="..",pod="..",... */
 	size_t labels_len;
-	uint64_t count[2];  /* [0] 200, [1] the pod's error code */
+	uint64_t count[2]; /* [0] 200, [1] the pod's error code */
 	uint64_t bucket[2][16];
 	double sum[2];
 	int error_code;
@@ -138,9 +138,10 @@ struct sim {
 	struct hashmap dirty_jobs; /* job key -> due time (double *) */
 	struct hashmap dirty_svc;  /* service key -> (void *)1 */
 	struct hashmap orphans;	   /* pod key -> (void *)1: finalizer to drop */
-	struct hashmap gone_services; /* key -> (void *)1: Endpoints to delete */
-	struct hashmap timed;	   /* pod key -> struct sim_pod * with due */
-	struct hashmap ips;	   /* pod IP -> (void *)1 */
+	struct hashmap
+		gone_services; /* key -> (void *)1: Endpoints to delete */
+	struct hashmap timed;  /* pod key -> struct sim_pod * with due */
+	struct hashmap ips;    /* pod IP -> (void *)1 */
 	uint32_t next_ip;
 	uint64_t rng;
 	double last_traffic;
@@ -148,7 +149,6 @@ struct sim {
 	size_t n_pods;
 	size_t n_ready;
 	uint64_t events; /* Events recorded, to keep their names unique */
-	size_t metrics_hint; /* size of the last /metrics rendering */
 };
 
 /* ---- sim.c ---- */
@@ -188,8 +188,8 @@ double sim_parse_time(const char *text);
 
 /* Agents (User-Agent prefixes, hence field managers). */
 #define AGENT_CONTROLLERS "kube-controller-manager/v1.32.0"
-#define AGENT_SCHEDULER "kube-scheduler/v1.32.0"
-#define AGENT_KUBELET "kubelet/v1.32.0"
+#define AGENT_SCHEDULER	  "kube-scheduler/v1.32.0"
+#define AGENT_KUBELET	  "kubelet/v1.32.0"
 
 /* ---- sim_kubelet.c ---- */
 
@@ -226,7 +226,7 @@ void job_release_pod(struct sim *s, const char *ns, const char *name);
 /* ---- sim_endpoints.c ---- */
 
 #define SLICE_MANAGED_BY "endpointslice.kubernetes.io/managed-by"
-#define SLICE_MANAGER "endpointslice-controller.k8s.io"
+#define SLICE_MANAGER	 "endpointslice-controller.k8s.io"
 
 void endpoints_reconcile(struct sim *s, const char *key);
 /* Deletes the Endpoints of a Service that is gone. */

@@ -126,8 +126,9 @@ static void create_pods(struct sim *s, struct sim_job *j, const json_t *job,
 					 "name")));
 		else
 			snprintf(msg, sizeof(msg), "Error creating: %s",
-				 json_string_value(json_object_get(
-					 resp, "message")) ?: "create failed");
+				 json_string_value(
+					 json_object_get(resp, "message"))
+					 ?: "create failed");
 		sim_event(s, job, code == 201 ? "Normal" : "Warning",
 			  code == 201 ? "SuccessfulCreate" : "FailedCreate",
 			  msg, "job-controller");

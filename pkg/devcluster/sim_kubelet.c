@@ -35,8 +35,8 @@ static const char *annotation(const json_t *pod, const char *name)
 		key));
 }
 
-static double annotation_num(const json_t *pod, const char *name,
-			     double dflt, double min, double max)
+static double annotation_num(const json_t *pod, const char *name, double dflt,
+			     double min, double max)
 {
 	const char *text = annotation(pod, name);
 	char *end;
@@ -73,8 +73,8 @@ static void load_behaviour(struct sim *s, struct sim_pod *p, const json_t *pod)
 	b->exit_code = (int)annotation_num(pod, "exit-code", 0, 0, 255);
 	b->error_rate = annotation_num(pod, "error-rate", 0, 0, 1);
 	b->error_code = (int)annotation_num(pod, "error-code", 500, 400, 599);
-	b->latency_ms = annotation_num(pod, "latency-ms", s->opt.latency_ms,
-				       0, 600000);
+	b->latency_ms =
+		annotation_num(pod, "latency-ms", s->opt.latency_ms, 0, 600000);
 }
 
 static void set_str(char **dst, const char *v)
@@ -103,7 +103,8 @@ static bool condition_true(const json_t *status, const char *type)
 
 		if (t && strcmp(t, type) == 0)
 			return strcmp(json_string_value(
-					      json_object_get(c, "status")) ?: "",
+					      json_object_get(c, "status"))
+					      ?: "",
 				      "True") == 0;
 	}
 	return false;
@@ -128,13 +129,14 @@ static double condition_since(const json_t *status, const char *type)
 
 static void load_container(struct sim_pod *p, const json_t *status)
 {
-	json_t *cs = json_array_get(json_object_get(status, "containerStatuses"),
-				    0);
+	json_t *cs =
+		json_array_get(json_object_get(status, "containerStatuses"), 0);
 	json_t *state = json_object_get(cs, "state");
-	json_t *last = json_object_get(json_object_get(cs, "lastState"),
-				       "terminated");
+	json_t *last =
+		json_object_get(json_object_get(cs, "lastState"), "terminated");
 
-	p->restarts = (int)json_integer_value(json_object_get(cs, "restartCount"));
+	p->restarts =
+		(int)json_integer_value(json_object_get(cs, "restartCount"));
 	if (json_object_get(state, "running")) {
 		p->cstate = CONTAINER_RUNNING;
 		load_time(&p->started,
@@ -180,8 +182,8 @@ void kubelet_pod_load(struct sim *s, struct sim_pod *p, const json_t *pod)
 	json_t *spec = json_object_get(pod, "spec");
 	json_t *status = json_object_get(pod, "status");
 	json_t *labels = json_object_get(meta, "labels");
-	const char *hash = json_string_value(json_object_get(labels,
-							     SIM_HASH_LABEL));
+	const char *hash =
+		json_string_value(json_object_get(labels, SIM_HASH_LABEL));
 	const char *policy =
 		json_string_value(json_object_get(spec, "restartPolicy"));
 	bool ready;
@@ -190,21 +192,22 @@ void kubelet_pod_load(struct sim *s, struct sim_pod *p, const json_t *pod)
 		hash = json_string_value(
 			json_object_get(labels, SIM_HASH_LABEL_FALLBACK));
 	set_str(&p->uid, json_string_value(json_object_get(meta, "uid")));
-	set_str(&p->created, json_string_value(
-				     json_object_get(meta, "creationTimestamp")));
+	set_str(&p->created,
+		json_string_value(json_object_get(meta, "creationTimestamp")));
 	json_decref(p->labels);
-	p->labels = json_is_object(labels) ? json_deep_copy(labels)
-					   : json_object();
+	p->labels =
+		json_is_object(labels) ? json_deep_copy(labels) : json_object();
 	set_str(&p->hash, hash ? hash : "");
 	set_str(&p->node, json_string_value(json_object_get(spec, "nodeName")));
 	remember_ip(s, p, json_string_value(json_object_get(status, "podIP")));
-	p->phase = phase_of(json_string_value(json_object_get(status, "phase")));
+	p->phase =
+		phase_of(json_string_value(json_object_get(status, "phase")));
 	p->deleting = json_object_get(meta, "deletionTimestamp") != NULL;
 	p->restart_policy = policy ? policy[0] : 'A';
 	ready = condition_true(status, "Ready");
 	if (ready && !p->ready)
-		p->ready_since = s->now > 0 ? s->now
-					    : condition_since(status, "Ready");
+		p->ready_since =
+			s->now > 0 ? s->now : condition_since(status, "Ready");
 	p->ready = ready;
 	load_container(p, status);
 	load_behaviour(s, p, pod);
@@ -298,15 +301,15 @@ static json_t *conditions(const json_t *old, const char *now,
 
 		json_array_foreach(json_object_get(old, "conditions"), j, oc)
 		{
-			const char *t = json_string_value(
-				json_object_get(oc, "type"));
+			const char *t =
+				json_string_value(json_object_get(oc, "type"));
 			const char *st = json_string_value(
 				json_object_get(oc, "status"));
 
 			if (t && st && strcmp(t, types[i]) == 0 &&
 			    strcmp(st, values[i] ? "True" : "False") == 0 &&
-			    json_string_value(json_object_get(
-				    oc, "lastTransitionTime")))
+			    json_string_value(
+				    json_object_get(oc, "lastTransitionTime")))
 				since = json_string_value(json_object_get(
 					oc, "lastTransitionTime"));
 		}
@@ -369,7 +372,8 @@ static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 		json_object_get(json_object_get(pod, "spec"), "containers"), i,
 		c)
 	{
-		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *name =
+			json_string_value(json_object_get(c, "name"));
 		const char *image =
 			json_string_value(json_object_get(c, "image"));
 		json_t *cs = json_pack(
@@ -394,12 +398,12 @@ static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 			char fin[32];
 
 			sim_format_time(p->finished, fin, sizeof(fin));
-			json_object_set_new(
-				cs, "lastState",
-				json_pack("{s:{s:i,s:s,s:s,s:s}}",
-					  "terminated", "exitCode", last_exit,
-					  "reason", "Error", "startedAt", fin,
-					  "finishedAt", fin));
+			json_object_set_new(cs, "lastState",
+					    json_pack("{s:{s:i,s:s,s:s,s:s}}",
+						      "terminated", "exitCode",
+						      last_exit, "reason",
+						      "Error", "startedAt", fin,
+						      "finishedAt", fin));
 		}
 		json_array_append_new(out, cs);
 	}
@@ -410,21 +414,18 @@ static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 static void write_status(struct sim *s, struct sim_pod *p, json_t *pod,
 			 int exit_code, int last_exit)
 {
-	static const char *const types[] = {"PodReadyToStartContainers",
-					    "Initialized",
-					    "Ready",
-					    "ContainersReady",
-					    "PodScheduled",
-					    NULL};
+	static const char *const types[] = {
+		"PodReadyToStartContainers", "Initialized",  "Ready",
+		"ContainersReady",	     "PodScheduled", NULL};
 	bool done = p->phase == PHASE_SUCCEEDED || p->phase == PHASE_FAILED;
 	bool values[] = {!done, true, p->ready, p->ready, true};
-	const char *not_ready =
-		done ? "PodCompleted" : "ContainersNotReady";
+	const char *not_ready = done ? "PodCompleted" : "ContainersNotReady";
 	const char *reasons[] = {NULL, NULL, p->ready ? NULL : not_ready,
 				 p->ready ? NULL : not_ready, NULL};
 	json_t *old = json_object_get(pod, "status");
 	json_t *st, *ips;
-	char now[32], started[32], msg[256] = "containers with unready status: [";
+	char now[32], started[32],
+		msg[256] = "containers with unready status: [";
 	char *path;
 	size_t i;
 	json_t *c;
@@ -441,7 +442,7 @@ static void write_status(struct sim *s, struct sim_pod *p, json_t *pod,
 	}
 	strncat(msg, "]", sizeof(msg) - strlen(msg) - 1);
 	st = json_pack("{s:s,s:o,s:s,s:[{s:s}]}", "phase",
-		       p->phase == PHASE_RUNNING	 ? "Running"
+		       p->phase == PHASE_RUNNING     ? "Running"
 		       : p->phase == PHASE_SUCCEEDED ? "Succeeded"
 		       : p->phase == PHASE_FAILED    ? "Failed"
 						     : "Pending",
@@ -541,8 +542,7 @@ void kubelet_pod_step(struct sim *s, struct sim_pod *p)
 			container_exit(s, &next, pod);
 		} else if (!p->ready) {
 			next.ready = true;
-			write_status(s, &next, pod, 0,
-				     p->b.crash_loop ? 1 : 0);
+			write_status(s, &next, pod, 0, p->b.crash_loop ? 1 : 0);
 		}
 	}
 out:
@@ -565,12 +565,12 @@ void kubelet_ensure_node(struct sim *s)
 	if (!c || store_get(c, "", SIM_NODE_NAME))
 		return;
 	sim_format_time(s->now, now, sizeof(now));
-	node = json_pack(
-		"{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},s:{}}", "apiVersion",
-		"v1", "kind", "Node", "metadata", "name", SIM_NODE_NAME,
-		"labels", "kubernetes.io/hostname", SIM_NODE_NAME,
-		"kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64",
-		"node-role.kubernetes.io/control-plane", "", "spec");
+	node = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},s:{}}",
+			 "apiVersion", "v1", "kind", "Node", "metadata", "name",
+			 SIM_NODE_NAME, "labels", "kubernetes.io/hostname",
+			 SIM_NODE_NAME, "kubernetes.io/os", "linux",
+			 "kubernetes.io/arch", "amd64",
+			 "node-role.kubernetes.io/control-plane", "", "spec");
 	if (sim_call(s, HTTP_POST, "/api/v1/nodes", node, AGENT_KUBELET,
 		     NULL) != 201) {
 		json_decref(node);

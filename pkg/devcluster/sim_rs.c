@@ -37,9 +37,9 @@ json_t *pod_from_template(const json_t *tmpl, const char *ns,
 
 	/* generated names keep room for the 5-character suffix */
 	snprintf(prefix, sizeof(prefix), "%.57s-", owner_name);
-	pod = json_pack("{s:s,s:s,s:{s:s,s:s},s:O}", "apiVersion", "v1",
-			"kind", "Pod", "metadata", "generateName", prefix,
-			"namespace", ns, "spec",
+	pod = json_pack("{s:s,s:s,s:{s:s,s:s},s:O}", "apiVersion", "v1", "kind",
+			"Pod", "metadata", "generateName", prefix, "namespace",
+			ns, "spec",
 			json_is_object(spec) ? spec : json_object());
 	if (!json_is_object(spec))
 		json_decref(json_object_get(pod, "spec"));
@@ -50,12 +50,12 @@ json_t *pod_from_template(const json_t *tmpl, const char *ns,
 		    strcmp(k, "finalizers") == 0)
 			json_object_set(meta, k, v);
 	}
-	json_object_set_new(
-		meta, "ownerReferences",
-		json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion",
-			  owner_api, "kind", owner_kind, "name", owner_name,
-			  "uid", owner_uid, "controller", 1,
-			  "blockOwnerDeletion", 1));
+	json_object_set_new(meta, "ownerReferences",
+			    json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]",
+				      "apiVersion", owner_api, "kind",
+				      owner_kind, "name", owner_name, "uid",
+				      owner_uid, "controller", 1,
+				      "blockOwnerDeletion", 1));
 	return pod;
 }
 
@@ -86,7 +86,8 @@ static void set_owner(struct sim *s, const struct sim_rs *r, const char *pod,
 			       "ownerReferences");
 	json_array_foreach(refs, i, ref)
 	{
-		const char *uid = json_string_value(json_object_get(ref, "uid"));
+		const char *uid =
+			json_string_value(json_object_get(ref, "uid"));
 
 		if (!adopt && uid && strcmp(uid, r->uid) == 0)
 			continue;
@@ -94,12 +95,11 @@ static void set_owner(struct sim *s, const struct sim_rs *r, const char *pod,
 	}
 	if (adopt)
 		json_array_append_new(kept, owner_ref(r));
-	patch = json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences",
-			  json_array_size(kept) ? kept : json_null(),
-			  "resourceVersion",
-			  json_string_value(json_object_get(
-				  json_object_get(obj, "metadata"),
-				  "resourceVersion")));
+	patch = json_pack(
+		"{s:{s:o,s:s}}", "metadata", "ownerReferences",
+		json_array_size(kept) ? kept : json_null(), "resourceVersion",
+		json_string_value(json_object_get(
+			json_object_get(obj, "metadata"), "resourceVersion")));
 	if (!json_array_size(kept))
 		json_decref(kept);
 	path = xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns, pod);
@@ -109,8 +109,7 @@ static void set_owner(struct sim *s, const struct sim_rs *r, const char *pod,
 	json_decref(obj);
 }
 
-static void adopt_and_release(struct sim *s, struct sim_ns *n,
-			      struct sim_rs *r)
+static void adopt_and_release(struct sim *s, struct sim_ns *n, struct sim_rs *r)
 {
 	json_t *adopt = json_array(), *release = json_array();
 	const char *k;
@@ -273,19 +272,17 @@ static void set_count(json_t *st, const char *key, size_t v)
 }
 
 /* The new status; *next_due gets when a pod becomes available (or 0). */
-static json_t *compute_status(struct sim *s, struct sim_rs *r,
-			      const json_t *rs, const char *failure,
-			      double *next_due)
+static json_t *compute_status(struct sim *s, struct sim_rs *r, const json_t *rs,
+			      const char *failure, double *next_due)
 {
 	json_t *spec = json_object_get(rs, "spec");
 	json_t *tlabels = json_object_get(
 		json_object_get(json_object_get(spec, "template"), "metadata"),
 		"labels");
-	double min_ready =
-		(double)json_integer_value(json_object_get(spec,
-							   "minReadySeconds"));
-	json_t *gen = json_object_get(json_object_get(rs, "metadata"),
-				      "generation");
+	double min_ready = (double)json_integer_value(
+		json_object_get(spec, "minReadySeconds"));
+	json_t *gen =
+		json_object_get(json_object_get(rs, "metadata"), "generation");
 	size_t replicas = 0, labeled = 0, ready = 0, available = 0;
 	json_t *st;
 	const char *k;
@@ -322,16 +319,15 @@ static json_t *compute_status(struct sim *s, struct sim_rs *r,
 		json_t *c = json_array_get(old, 0);
 
 		sim_format_time(s->now, now, sizeof(now));
-		json_object_set_new(
-			st, "conditions",
-			json_pack("[{s:s,s:s,s:s,s:s,s:s}]", "type",
-				  "ReplicaFailure", "status", "True",
-				  "lastTransitionTime",
-				  json_string_value(json_object_get(
-					  c, "lastTransitionTime"))
-					  ?: now,
-				  "reason", "FailedCreate", "message",
-				  failure));
+		json_object_set_new(st, "conditions",
+				    json_pack("[{s:s,s:s,s:s,s:s,s:s}]", "type",
+					      "ReplicaFailure", "status",
+					      "True", "lastTransitionTime",
+					      json_string_value(json_object_get(
+						      c, "lastTransitionTime"))
+						      ?: now,
+					      "reason", "FailedCreate",
+					      "message", failure));
 	}
 	return st;
 }
@@ -358,8 +354,8 @@ void rs_reconcile(struct sim *s, const char *key)
 	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
 	struct sim_ns *n = sim_ns_get(s, ns, false);
 	struct sim_rs *r = n ? hashmap_get(&n->rs, key) : NULL;
-	json_t *rs = r ? sim_get(s, "apps", "replicasets", r->ns, r->name)
-		       : NULL;
+	json_t *rs =
+		r ? sim_get(s, "apps", "replicasets", r->ns, r->name) : NULL;
 	struct sim_pod **active = NULL;
 	char *failure = NULL;
 	double due;

@@ -23,13 +23,12 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
-static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05,
-				       0.1,   0.25, 0.5,   1,
-				       2.5,   5,    10};
+static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				       0.5,   1,    2.5,   5,	 10};
 #define N_BUCKETS (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
 static const char *const bucket_text[] = {"0.005", "0.01", "0.025", "0.05",
 					  "0.1",   "0.25", "0.5",   "1",
-					  "2.5",   "5",    "10"};
+					  "2.5",   "5",	   "10"};
 
 /* Spread of the latency distribution (sigma of its logarithm). */
 #define LATENCY_SIGMA 0.35
@@ -219,8 +218,7 @@ static void line_u64(struct line *l, uint64_t v)
 }
 
 /* The label set shared by a series' lines: {labels,code="200" (unclosed). */
-static void series_head(struct line *head, const struct series *se,
-			int which)
+static void series_head(struct line *head, const struct series *se, int which)
 {
 	head->len = 0;
 	LINE_LIT(head, "{");
@@ -277,8 +275,7 @@ static void write_counter(struct buf *b, const struct series *se, int which)
 	emit(b, &l);
 }
 
-static void write_histogram(struct buf *b, const struct series *se,
-			    int which)
+static void write_histogram(struct buf *b, const struct series *se, int which)
 {
 	static const char bucket[] = "http_request_duration_seconds_bucket";
 	struct line head, l;
@@ -318,8 +315,6 @@ int sim_metrics(struct sim *s, struct buf *out)
 {
 	if (!s)
 		return 0;
-	/* about 2.2 KB per series pair; growing by doubling costs more */
-	buf_reserve(out, s->metrics_hint + s->metrics_hint / 8);
 	buf_puts(out, "# HELP http_requests_total Requests served by the "
 		      "simulated applications, by Service, pod and response "
 		      "code.\n# TYPE http_requests_total counter\n");
@@ -328,6 +323,5 @@ int sim_metrics(struct sim *s, struct buf *out)
 		      "requests served by the simulated applications.\n"
 		      "# TYPE http_request_duration_seconds histogram\n");
 	each_series(s, write_histogram, out);
-	s->metrics_hint = out->len;
 	return out->len >= out->max ? ERR_TOOBIG : 0;
 }

@@ -1575,28 +1575,30 @@ static char *node_status(const json_t *node)
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(json_object_get(json_object_get(node, "status"),
-					   "conditions"),
-			   i, c)
+	json_array_foreach(
+		json_object_get(json_object_get(node, "status"), "conditions"),
+		i, c)
 	{
 		const char *t = json_string_value(json_object_get(c, "type"));
-		const char *st = json_string_value(json_object_get(c, "status"));
+		const char *st =
+			json_string_value(json_object_get(c, "status"));
 
 		if (t && st && strcmp(t, "Ready") == 0)
 			ready = strcmp(st, "True") == 0 ? "Ready" : "NotReady";
 	}
-	return xasprintf("%s%s", ready,
-			 json_is_true(json_object_get(
-				 json_object_get(node, "spec"), "unschedulable"))
-				 ? ",SchedulingDisabled"
-				 : "");
+	return xasprintf(
+		"%s%s", ready,
+		json_is_true(json_object_get(json_object_get(node, "spec"),
+					     "unschedulable"))
+			? ",SchedulingDisabled"
+			: "");
 }
 
 /* Roles from node-role.kubernetes.io/<role> labels, sorted by jansson. */
 static char *node_roles(const json_t *node)
 {
-	json_t *labels = json_object_get(json_object_get(node, "metadata"),
-					 "labels");
+	json_t *labels =
+		json_object_get(json_object_get(node, "metadata"), "labels");
 	struct buf b;
 	const char *k;
 	json_t *v;
@@ -1620,9 +1622,9 @@ static const char *node_address(const json_t *node, const char *type)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach(json_object_get(json_object_get(node, "status"),
-					   "addresses"),
-			   i, a)
+	json_array_foreach(
+		json_object_get(json_object_get(node, "status"), "addresses"),
+		i, a)
 	{
 		const char *t = json_string_value(json_object_get(a, "type"));
 
@@ -1643,7 +1645,8 @@ static void node_cells(const json_t *node, time_t now, json_t *cells)
 	add_str(cells, node_address(node, "ExternalIP"));
 	add_str(cells, get_str(node, "status.nodeInfo.osImage"));
 	add_str(cells, get_str(node, "status.nodeInfo.kernelVersion"));
-	add_str(cells, get_str(node, "status.nodeInfo.containerRuntimeVersion"));
+	add_str(cells,
+		get_str(node, "status.nodeInfo.containerRuntimeVersion"));
 }
 
 static const struct col node_cols[] = {
@@ -1712,8 +1715,7 @@ static char *slice_endpoints(const json_t *slice)
 	return buf_detach(&b, NULL);
 }
 
-static void endpointslice_cells(const json_t *slice, time_t now,
-				json_t *cells)
+static void endpointslice_cells(const json_t *slice, time_t now, json_t *cells)
 {
 	add_str(cells, get_str(slice, "metadata.name"));
 	add_str(cells, get_str(slice, "addressType"));
@@ -1724,10 +1726,8 @@ static void endpointslice_cells(const json_t *slice, time_t now,
 
 static const struct col endpointslice_cols[] = {
 	NAME_COL,
-	{"AddressType", "string", "",
-	 "The IP protocol for this slice.", 0},
-	{"Ports", "string", "", "The ports of the endpoints in this slice.",
-	 0},
+	{"AddressType", "string", "", "The IP protocol for this slice.", 0},
+	{"Ports", "string", "", "The ports of the endpoints in this slice.", 0},
 	{"Endpoints", "string", "", "The addresses of the endpoints.", 0},
 	AGE_COL,
 };

@@ -3,6 +3,7 @@
  */
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,18 +45,21 @@ char *buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
-static int grow(struct buf *b, size_t extra)
+/* Makes room for extra bytes; exact sizes for reservations. */
+static int grow_to(struct buf *b, size_t extra, bool exact)
 {
-	size_t need;
+	size_t need, cap;
 
 	if (extra > b->max - b->len)
 		return ERR_TOOBIG;
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
-	size_t cap = b->cap ? b->cap : 64;
+	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
+	if (exact)
+		cap = need;
 	if (b->cap) {
 		b->data = xrealloc(b->data, cap);
 	} else {
@@ -66,9 +70,14 @@ static int grow(struct buf *b, size_t extra)
 	return 0;
 }
 
+static int grow(struct buf *b, size_t extra)
+{
+	return grow_to(b, extra, false);
+}
+
 int buf_reserve(struct buf *b, size_t extra)
 {
-	return grow(b, extra);
+	return grow_to(b, extra, true);
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)
