@@ -322,6 +322,23 @@ void sim_event(struct sim *s, const json_t *obj, const char *type,
 	json_decref(ev);
 }
 
+bool sim_delete_pod(struct sim *s, const json_t *owner, const char *ns,
+		    const char *name, const char *component)
+{
+	char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	char msg[512];
+	bool ok = sim_call(s, HTTP_DELETE, path, NULL, AGENT_CONTROLLERS,
+			   NULL) < 300;
+
+	if (ok) {
+		snprintf(msg, sizeof(msg), "Deleted pod: %s", name);
+		sim_event(s, owner, "Normal", "SuccessfulDelete", msg,
+			  component);
+	}
+	free(path);
+	return ok;
+}
+
 /* ---- index maintenance ---- */
 
 static const char *meta_str(const json_t *obj, const char *key)

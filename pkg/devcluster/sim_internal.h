@@ -182,6 +182,13 @@ json_t *sim_get(struct sim *s, const char *group, const char *resource,
 void sim_event(struct sim *s, const json_t *obj, const char *type,
 	       const char *reason, const char *message, const char *component);
 
+/*
+ * Deletes a pod as the controller `component` would and records the
+ * SuccessfulDelete Event on `owner` (borrowed). True when it was deleted.
+ */
+bool sim_delete_pod(struct sim *s, const json_t *owner, const char *ns,
+		    const char *name, const char *component);
+
 /* Time as RFC3339 seconds, and back. */
 void sim_format_time(double t, char *out, size_t len);
 double sim_parse_time(const char *text);

@@ -85,29 +85,6 @@ static void write_status(struct sim *s, struct sim_job *j, json_t *job,
 	free(path);
 }
 
-static void delete_pods(struct sim *s, struct sim_job *j, const json_t *job,
-			json_t *names)
-{
-	size_t i;
-	json_t *name;
-
-	json_array_foreach(names, i, name)
-	{
-		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", j->ns,
-				       json_string_value(name));
-		char msg[512];
-
-		if (sim_call(s, HTTP_DELETE, path, NULL, AGENT_CONTROLLERS,
-			     NULL) < 300) {
-			snprintf(msg, sizeof(msg), "Deleted pod: %s",
-				 json_string_value(name));
-			sim_event(s, job, "Normal", "SuccessfulDelete", msg,
-				  "job-controller");
-		}
-		free(path);
-	}
-}
-
 static void create_pods(struct sim *s, struct sim_job *j, const json_t *job,
 			int n)
 {
@@ -163,7 +140,8 @@ void job_reconcile(struct sim *s, const char *key)
 	write_status(s, j, job, plan.status);
 	json_array_foreach(plan.unfinalize, i, name)
 		job_release_pod(s, j->ns, json_string_value(name));
-	delete_pods(s, j, job, plan.remove);
+	json_array_foreach(plan.remove, i, name) sim_delete_pod(
+		s, job, j->ns, json_string_value(name), "job-controller");
 	if (plan.create > 0 &&
 	    !json_object_get(json_object_get(job, "metadata"),
 			     "deletionTimestamp"))

@@ -92,7 +92,8 @@ static void load_time(double *dst, const char *text)
 		*dst = t;
 }
 
-static bool condition_true(const json_t *status, const char *type)
+/* The condition of `type` in a status, borrowed, or NULL. */
+static json_t *condition(const json_t *status, const char *type)
 {
 	size_t i;
 	json_t *c;
@@ -102,29 +103,24 @@ static bool condition_true(const json_t *status, const char *type)
 		const char *t = json_string_value(json_object_get(c, "type"));
 
 		if (t && strcmp(t, type) == 0)
-			return strcmp(json_string_value(
-					      json_object_get(c, "status"))
-					      ?: "",
-				      "True") == 0;
+			return c;
 	}
-	return false;
+	return NULL;
+}
+
+static bool condition_true(const json_t *status, const char *type)
+{
+	const char *st = json_string_value(
+		json_object_get(condition(status, type), "status"));
+
+	return st && strcmp(st, "True") == 0;
 }
 
 /* lastTransitionTime of a condition, as wall seconds (0 when absent). */
 static double condition_since(const json_t *status, const char *type)
 {
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(json_object_get(status, "conditions"), i, c)
-	{
-		const char *t = json_string_value(json_object_get(c, "type"));
-
-		if (t && strcmp(t, type) == 0)
-			return sim_parse_time(json_string_value(
-				json_object_get(c, "lastTransitionTime")));
-	}
-	return 0;
+	return sim_parse_time(json_string_value(json_object_get(
+		condition(status, type), "lastTransitionTime")));
 }
 
 static void load_container(struct sim_pod *p, const json_t *status)

@@ -232,21 +232,8 @@ static void delete_pods(struct sim *s, struct sim_rs *r, const json_t *rs,
 	qsort(active, n, sizeof(*active), deletion_order);
 	for (i = 0; i < excess && i < n; i++)
 		json_array_append_new(names, json_string(active[i]->name));
-	json_array_foreach(names, i, name)
-	{
-		char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", r->ns,
-				       json_string_value(name));
-		char msg[512];
-
-		if (sim_call(s, HTTP_DELETE, path, NULL, AGENT_CONTROLLERS,
-			     NULL) < 300) {
-			snprintf(msg, sizeof(msg), "Deleted pod: %s",
-				 json_string_value(name));
-			sim_event(s, rs, "Normal", "SuccessfulDelete", msg,
-				  "replicaset-controller");
-		}
-		free(path);
-	}
+	json_array_foreach(names, i, name) sim_delete_pod(
+		s, rs, r->ns, json_string_value(name), "replicaset-controller");
 	json_decref(names);
 }
 

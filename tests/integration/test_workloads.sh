@@ -135,6 +135,21 @@ check_contains "kubectl shows the crash loop" "CrashLoopBackOff" \
 check_eq "it is never Ready" "False" \
 	"$(kc get pod crashy -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')"
 
+cat >"$WORK/odd.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: odd
+  annotations: {devcluster.knit.dev/ready-delay-seconds: "soon", devcluster.knit.dev/error-rate: "2"}
+spec:
+  containers: [{name: main, image: busybox:1.36}]
+EOF
+check "a pod with unparsable behaviour annotations is accepted" kc apply -f "$WORK/odd.yaml"
+odd_ready() { [ "$(kc get pod odd -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+check "it runs with the defaults and gets Ready" wait_for 5 odd_ready
+check_contains "the log names the bad annotation" 'annotation=devcluster.knit.dev/ready-delay-seconds value="soon"' \
+	"$(cat "$WORK/devcluster.log")"
+
 echo "-- Endpoints and EndpointSlices"
 cat >"$WORK/svc.yaml" <<EOF
 apiVersion: v1
