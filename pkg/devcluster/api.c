@@ -453,10 +453,10 @@ static json_t *too_large_rv(uint64_t asked, uint64_t current)
 }
 
 /* Parses list/watch parameters; on error returns a Status (new ref). */
-static json_t *parse_list_params(struct devcluster *dc,
-				 const struct api_request *req,
-				 struct route *rt, bool watch,
-				 struct list_params *p)
+static json_t *parse_list_params_into(struct devcluster *dc,
+				      const struct api_request *req,
+				      struct route *rt, bool watch,
+				      struct list_params *p)
 {
 	char err[512];
 	const char *ls = api_query(req, "labelSelector");
@@ -524,6 +524,19 @@ static json_t *parse_list_params(struct devcluster *dc,
 			p->at = dc->store.rv;
 	}
 	return NULL;
+}
+
+/* parse_list_params_into(), releasing what it parsed when it fails. */
+static json_t *parse_list_params(struct devcluster *dc,
+				 const struct api_request *req,
+				 struct route *rt, bool watch,
+				 struct list_params *p)
+{
+	json_t *st = parse_list_params_into(dc, req, rt, watch, p);
+
+	if (st)
+		list_params_release(p);
+	return st;
 }
 
 static bool object_selected(const struct list_params *p,

@@ -153,6 +153,12 @@ struct sim {
 
 /* ---- sim.c ---- */
 
+/* Frees a record (not the maps that borrow it). */
+void sim_pod_free(struct sim_pod *p);
+void sim_rs_free(struct sim_rs *r);
+void sim_job_free(struct sim_job *j);
+void sim_service_free(struct sim_service *v);
+
 struct sim_ns *sim_ns_get(struct sim *s, const char *ns, bool create);
 /* Uniform random number in [0, 1). */
 double sim_random(struct sim *s);

@@ -357,6 +357,39 @@ static json_t *container_state(const struct sim_pod *p, const char *cname,
 	}
 }
 
+/*
+ * The previous run of a restarted container: built when it has just exited
+ * (CONTAINER_BACKOFF), otherwise kept from the pod's current status.
+ */
+static json_t *last_state(const struct sim_pod *p, const json_t *pod,
+			  const char *name, int last_exit)
+{
+	char started[32], fin[32];
+	size_t i;
+	json_t *cs;
+
+	if (p->cstate != CONTAINER_BACKOFF) {
+		json_array_foreach(
+			json_object_get(json_object_get(pod, "status"),
+					"containerStatuses"),
+			i, cs)
+		{
+			const char *n =
+				json_string_value(json_object_get(cs, "name"));
+
+			if (n && name && strcmp(n, name) == 0 &&
+			    json_object_get(cs, "lastState"))
+				return json_deep_copy(
+					json_object_get(cs, "lastState"));
+		}
+	}
+	sim_format_time(p->started, started, sizeof(started));
+	sim_format_time(p->finished, fin, sizeof(fin));
+	return json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode",
+			 last_exit, "reason", "Error", "startedAt", started,
+			 "finishedAt", fin);
+}
+
 static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 				  int exit_code, int last_exit)
 {
@@ -390,17 +423,10 @@ static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 				 p->restarts);
 			json_object_set_new(cs, "containerID", json_string(id));
 		}
-		if (p->restarts > 0) {
-			char fin[32];
-
-			sim_format_time(p->finished, fin, sizeof(fin));
-			json_object_set_new(cs, "lastState",
-					    json_pack("{s:{s:i,s:s,s:s,s:s}}",
-						      "terminated", "exitCode",
-						      last_exit, "reason",
-						      "Error", "startedAt", fin,
-						      "finishedAt", fin));
-		}
+		if (p->restarts > 0)
+			json_object_set_new(
+				cs, "lastState",
+				last_state(p, pod, name, last_exit));
 		json_array_append_new(out, cs);
 	}
 	return out;
