@@ -18,6 +18,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define LEGACY_UID_LABEL    "controller-uid"
 #define UID_LABEL	    "batch.kubernetes.io/controller-uid"
@@ -87,101 +88,12 @@ static bool array_has_str(const json_t *arr, const char *s)
 
 /* ---- time ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static long long days_from_civil(long long y, long long m, long long d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Reads exactly `n` digits at *p, advancing it. */
-static bool read_digits(const char **p, int n, long long *val)
-{
-	long long v = 0;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if ((*p)[i] < '0' || (*p)[i] > '9')
-			return false;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*val = v;
-	return true;
-}
-
-static bool expect_char(const char **p, char c)
-{
-	if (**p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
-static bool parse_zone(const char *p, double *offset)
-{
-	long long hh, mm;
-	int sign;
-
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
-		*offset = 0;
-		return true;
-	}
-	if (*p != '+' && *p != '-')
-		return false;
-	sign = *p == '-' ? -1 : 1;
-	p++;
-	if (!read_digits(&p, 2, &hh) || !expect_char(&p, ':') ||
-	    !read_digits(&p, 2, &mm) || *p != '\0' || hh > 23 || mm > 59)
-		return false;
-	*offset = sign * (double)(hh * 3600 + mm * 60);
-	return true;
-}
-
-int jobctl_parse_time(const char *text, double *out)
-{
-	long long y, mo, d, h, mi, s;
-	double frac = 0, scale = 0.1, offset;
-	const char *p = text;
-
-	if (!p || !read_digits(&p, 4, &y) || !expect_char(&p, '-') ||
-	    !read_digits(&p, 2, &mo) || !expect_char(&p, '-') ||
-	    !read_digits(&p, 2, &d) || (*p != 'T' && *p != 't'))
-		return ERR_PARSE;
-	p++;
-	if (!read_digits(&p, 2, &h) || !expect_char(&p, ':') ||
-	    !read_digits(&p, 2, &mi) || !expect_char(&p, ':') ||
-	    !read_digits(&p, 2, &s))
-		return ERR_PARSE;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-		return ERR_PARSE;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return ERR_PARSE;
-		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (!parse_zone(p, &offset))
-		return ERR_PARSE;
-	*out = (double)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-			s) +
-	       frac - offset;
-	return 0;
-}
-
 /* Parses `text`, or returns `fallback` when it is absent or malformed. */
 static double time_or(const char *text, double fallback)
 {
 	double t;
 
-	return text && jobctl_parse_time(text, &t) == 0 ? t : fallback;
+	return text && rfc3339_parse(text, &t) == 0 ? t : fallback;
 }
 
 /* ---- defaulting ---- */

@@ -105,10 +105,4 @@ void job_plan_release(struct job_plan *p);
  */
 json_t *jobctl_new_pod(const json_t *job);
 
-/*
- * Parses an RFC 3339 timestamp ("2026-11-27T13:00:00Z", optional fraction,
- * "Z" or "+hh:mm"/"-hh:mm") into Unix seconds. Returns 0, or ERR_PARSE.
- */
-int jobctl_parse_time(const char *text, double *out);
-
 #endif

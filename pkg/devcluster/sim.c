@@ -16,6 +16,7 @@
 #include "devcluster/jobctl.h"
 #include "devcluster/sim_internal.h"
 #include "util/alloc.h"
+#include "util/rfc3339.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -220,18 +221,14 @@ void sim_pod_set_due(struct sim *s, struct sim_pod *p, double due)
 
 void sim_format_time(double t, char *out, size_t len)
 {
-	time_t secs = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(t, out, len);
 }
 
 double sim_parse_time(const char *text)
 {
 	double t;
 
-	return text && jobctl_parse_time(text, &t) == 0 ? t : 0;
+	return rfc3339_parse(text, &t) == 0 ? t : 0;
 }
 
 static double wall_now(void)

@@ -224,11 +224,11 @@ static void on_pod(struct sim *s, const struct change *c)
 		s->n_pods++;
 	}
 	pod = object_parse(c->obj);
-	relabelled = c->type == CHANGE_ADDED || !p->labels ||
-		     !labels_equal(p->labels,
-				   json_object_get(json_object_get(pod,
-								   "metadata"),
-						   "labels"));
+	relabelled =
+		c->type == CHANGE_ADDED || !p->labels ||
+		!labels_equal(p->labels,
+			      json_object_get(json_object_get(pod, "metadata"),
+					      "labels"));
 	was_ready = p->ready;
 	old_ip = p->ip ? xstrdup(p->ip) : NULL;
 	pod_detach(s, p);
@@ -483,4 +483,3 @@ void sim_on_change(struct sim *s, const struct change *c)
 	else if (!*g && strcmp(r, "nodes") == 0 && c->type == CHANGE_DELETED)
 		s->dc->gc_pending = true; /* recreated on the next tick */
 }
-

@@ -13,6 +13,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/rfc3339.h"
 
 #define DESC_NAME                                                            \
 	"Name must be unique within a namespace. Is required when creating " \
@@ -88,75 +89,6 @@ static bool is_set(const json_t *obj, const char *dotted)
 
 /* ---- time ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + (long long)doe - 719468;
-}
-
-static bool read_digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
-
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (c - '0');
-	}
-	*p += n;
-	*out = v;
-	return true;
-}
-
-static bool expect(const char **p, char c)
-{
-	if (**p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
-/* Parses an RFC3339 time (optional fraction, Z or +hh:mm) into Unix time. */
-static int parse_rfc3339(const char *s, double *out)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	double frac = 0, scale = 0.1;
-
-	if (!s || !read_digits(&s, 4, &y) || !expect(&s, '-') ||
-	    !read_digits(&s, 2, &mo) || !expect(&s, '-') ||
-	    !read_digits(&s, 2, &d) || !expect(&s, 'T') ||
-	    !read_digits(&s, 2, &h) || !expect(&s, ':') ||
-	    !read_digits(&s, 2, &mi) || !expect(&s, ':') ||
-	    !read_digits(&s, 2, &sec))
-		return -1;
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	}
-	if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (!read_digits(&s, 2, &oh) || !expect(&s, ':') ||
-		    !read_digits(&s, 2, &om))
-			return -1;
-	} else if (!expect(&s, 'Z')) {
-		return -1;
-	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	*out = (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	       h * 3600 + mi * 60 + sec + frac - sign * (oh * 3600 + om * 60);
-	return 0;
-}
-
 void table_human_duration(double seconds, char *out, size_t outlen)
 {
 	long long s, m, h, d, y;
@@ -202,7 +134,7 @@ static void age_since(const char *ts, time_t now, char *out, size_t outlen)
 {
 	double t;
 
-	if (!ts || !*ts || parse_rfc3339(ts, &t) < 0)
+	if (!ts || !*ts || rfc3339_parse(ts, &t) < 0)
 		snprintf(out, outlen, "<unknown>");
 	else
 		table_human_duration((double)now - t, out, outlen);
@@ -613,7 +545,7 @@ static json_t *typed_cell(const char *type, const json_t *v, time_t now)
 
 		if (!*s || !strcmp(s, "null"))
 			return json_string("<unknown>");
-		if (parse_rfc3339(s, &t) < 0)
+		if (rfc3339_parse(s, &t) < 0)
 			return json_string("<invalid>");
 		return age_cell(s, now);
 	}
@@ -910,7 +842,7 @@ static void restarts_add(struct restarts *r, const json_t *status)
 	double t;
 
 	r->count += get_int(status, "restartCount", 0);
-	if (fin && parse_rfc3339(fin, &t) == 0 &&
+	if (fin && rfc3339_parse(fin, &t) == 0 &&
 	    (!r->has_last || t > r->last)) {
 		r->last = t;
 		r->has_last = true;
@@ -1353,9 +1285,9 @@ static void job_cells(const json_t *job, time_t now, json_t *cells)
 					   ok, par));
 	else
 		add_owned(cells, xasprintf("%" JSON_INTEGER_FORMAT "/1", ok));
-	if (parse_rfc3339(json_string_value(get(job, "status.startTime")),
+	if (rfc3339_parse(json_string_value(get(job, "status.startTime")),
 			  &start) == 0) {
-		parse_rfc3339(
+		rfc3339_parse(
 			json_string_value(get(job, "status.completionTime")),
 			&end);
 		table_human_duration(end - start, dur, sizeof(dur));
@@ -1741,7 +1673,7 @@ static void created_at_cells(const json_t *obj, time_t now, json_t *cells)
 	char when[40] = "0001-01-01T00:00:00Z";
 
 	(void)now;
-	if (parse_rfc3339(get_str(obj, "metadata.creationTimestamp"), &t) ==
+	if (rfc3339_parse(get_str(obj, "metadata.creationTimestamp"), &t) ==
 	    0) {
 		secs = (time_t)t;
 		if ((double)secs > t)

@@ -18,6 +18,7 @@
 
 #include "devcluster/jobctl.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define T0 "2026-11-27T13:00:00Z"
 #define T1 "2026-11-27T13:00:30Z"
@@ -68,7 +69,7 @@ static double secs(const char *t)
 {
 	double v = 0;
 
-	assert_int_equal(jobctl_parse_time(t, &v), 0);
+	assert_int_equal(rfc3339_parse(t, &v), 0);
 	return v;
 }
 
@@ -385,20 +386,17 @@ static void test_parse_time(void **state)
 	double t = 0;
 
 	(void)state;
-	assert_int_equal(jobctl_parse_time("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(rfc3339_parse("1970-01-01T00:00:00Z", &t), 0);
 	assert_true(t == 0);
-	assert_int_equal(jobctl_parse_time("2026-11-27T13:00:00Z", &t), 0);
+	assert_int_equal(rfc3339_parse("2026-11-27T13:00:00Z", &t), 0);
 	assert_true(t == 1795784400.0);
-	assert_int_equal(jobctl_parse_time("2026-11-27T14:00:00.5+01:00", &t),
-			 0);
+	assert_int_equal(rfc3339_parse("2026-11-27T14:00:00.5+01:00", &t), 0);
 	assert_true(t == 1795784400.5);
-	assert_int_equal(jobctl_parse_time("2024-02-29T00:00:00Z", &t), 0);
+	assert_int_equal(rfc3339_parse("2024-02-29T00:00:00Z", &t), 0);
 	assert_true(t == 1709164800.0);
-	assert_int_equal(jobctl_parse_time("2026-11-27 13:00:00Z", &t),
-			 ERR_PARSE);
-	assert_int_equal(jobctl_parse_time("2026-11-27T13:00:00", &t),
-			 ERR_PARSE);
-	assert_int_equal(jobctl_parse_time("", &t), ERR_PARSE);
+	assert_int_equal(rfc3339_parse("2026-11-27 13:00:00Z", &t), ERR_PARSE);
+	assert_int_equal(rfc3339_parse("2026-11-27T13:00:00", &t), ERR_PARSE);
+	assert_int_equal(rfc3339_parse("", &t), ERR_PARSE);
 }
 
 static void test_new_pod(void **state)
