@@ -453,10 +453,24 @@ static void validate_workload(const json_t *obj, const json_t *old,
 	struct label_selector *ls = NULL;
 	char err[256];
 
+	const char *rp = json_string_value(json_object_get(
+		json_object_get(tmpl, "spec"), "restartPolicy"));
+
 	if (json_integer_value(replicas) < 0)
 		cause(causes, "FieldValueInvalid", "spec.replicas",
 		      "Invalid value: %lld: must be greater than or equal to 0",
 		      (long long)json_integer_value(replicas));
+	if (json_integer_value(replicas) > 2147483647)
+		cause(causes, "FieldValueInvalid", "spec.replicas",
+		      "Invalid value: %lld: must be no more than 2147483647",
+		      (long long)json_integer_value(replicas));
+	/* workload pods run forever: a template may only restart Always */
+	if (rp && strcmp(rp, "Always") != 0)
+		cause(causes, "FieldValueNotSupported",
+		      "spec.template.spec.restartPolicy",
+		      "Unsupported value: \"%s\": supported values: "
+		      "\"Always\"",
+		      rp);
 	if (!json_is_object(sel)) {
 		cause(causes, "FieldValueRequired", "spec.selector",
 		      "Required value");

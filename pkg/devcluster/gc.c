@@ -14,8 +14,11 @@
 #include "devcluster/api_internal.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
+/* How long Events are kept after their last update (kube-apiserver: 1 h). */
+#define EVENT_TTL 3600
 
 struct resource_type *api_type_of(struct devcluster *dc, struct collection *c)
 {
@@ -317,10 +320,61 @@ static void finish_crds(struct devcluster *dc)
 	free_entries(all, n);
 }
 
+/* The newest time an Event records (its last write, as far as we know). */
+static double event_time(const json_t *ev)
+{
+	static const char *const fields[] = {"lastTimestamp", "eventTime",
+					     "firstTimestamp", NULL};
+	double t, newest = 0;
+
+	for (int i = 0; fields[i]; i++)
+		if (rfc3339_parse(
+			    json_string_value(json_object_get(ev, fields[i])),
+			    &t) == 0 &&
+		    t > newest)
+			newest = t;
+	if (rfc3339_parse(
+		    json_string_value(json_object_get(
+			    json_object_get(ev, "series"), "lastObservedTime")),
+		    &t) == 0 &&
+	    t > newest)
+		newest = t;
+	if (!newest && rfc3339_parse(json_string_value(json_object_get(
+					     json_object_get(ev, "metadata"),
+					     "creationTimestamp")),
+				     &t) == 0)
+		newest = t;
+	return newest;
+}
+
+/*
+ * Events live EVENT_TTL seconds after their last update, as with the real
+ * API server's --event-ttl (1 h): a busy simulation would otherwise grow
+ * the store without bound.
+ */
+static void expire_events(struct devcluster *dc, time_t now)
+{
+	struct collection *c = store_find_collection(&dc->store, "", "events");
+	struct object **items;
+	size_t n;
+
+	if (!c || store_list(&dc->store, c, NULL, 0, NULL, &items, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = object_parse(items[i]);
+
+		if (event_time(ev) + EVENT_TTL < (double)now)
+			api_internal_delete(dc, c, items[i]->ns, items[i]->name,
+					    "Background");
+		json_decref(ev);
+	}
+	store_list_free(items, n);
+}
+
 bool devcluster_tick(struct devcluster *dc)
 {
 	bool more;
-	static time_t last_save;
+	static time_t last_save, last_expiry;
 	static double last_gc;
 	time_t now = time(NULL);
 	double mono = api_monotonic();
@@ -338,6 +392,10 @@ bool devcluster_tick(struct devcluster *dc)
 		finish_crds(dc);
 	}
 	more = sim_tick(dc->sim, 0);
+	if (now - last_expiry >= 60) {
+		expire_events(dc, now);
+		last_expiry = now;
+	}
 	if (dc->opt.snapshot && dc->dirty && now - last_save >= 2) {
 		if (snapshot_save(dc, dc->opt.snapshot, err, sizeof(err)))
 			LOG_WARNF("snapshot not saved", "error=\"%s\"", err);

@@ -43,6 +43,7 @@ struct sim *sim_new(struct devcluster *dc, const struct sim_options *o)
 	hashmap_init(&s->dirty_svc);
 	hashmap_init(&s->orphans);
 	hashmap_init(&s->gone_services);
+	hashmap_init(&s->stale_slices);
 	hashmap_init(&s->timed);
 	hashmap_init(&s->ips);
 	s->next_ip = (10u << 24) | (244u << 16) | 2u;
@@ -150,6 +151,7 @@ void sim_free(struct sim *s)
 	hashmap_release(&s->dirty_svc);
 	hashmap_release(&s->orphans);
 	hashmap_release(&s->gone_services);
+	hashmap_release(&s->stale_slices);
 	hashmap_release(&s->timed);
 	hashmap_release(&s->ips);
 	free(s);
@@ -366,7 +368,10 @@ void sim_start(struct sim *s)
 	replay(s, "batch", "jobs");
 	replay(s, "", "pods");
 	replay(s, "", "services");
+	s->replaying = true;
 	replay(s, "discovery.k8s.io", "endpointslices");
+	replay(s, "", "endpoints");
+	s->replaying = false;
 	s->last_traffic = s->now = wall_now();
 	kubelet_ensure_node(s);
 }
@@ -471,6 +476,39 @@ static void gone_again(struct sim *s, const char *key)
 	hashmap_put(&s->gone_services, key, (void *)1);
 }
 
+/* Deletes a slice that claims a Service which keeps another one. */
+static void delete_stale_slice(struct sim *s, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	const char *name = slash ? slash + 1 : key;
+	json_t *slice =
+		sim_get(s, "discovery.k8s.io", "endpointslices", ns, name);
+	const char *svc = json_string_value(json_object_get(
+		json_object_get(json_object_get(slice, "metadata"), "labels"),
+		"kubernetes.io/service-name"));
+	struct sim_ns *n = sim_ns_get(s, ns, true);
+	char svc_key[512], *path;
+	struct sim_service *v;
+
+	snprintf(svc_key, sizeof(svc_key), "%s/%s", ns, svc ? svc : "");
+	v = hashmap_get(&n->services, svc_key);
+	if (slice && (!v || !v->slice || strcmp(v->slice, name) != 0)) {
+		path = xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/"
+				 "endpointslices/%s",
+				 ns, name);
+		sim_call(s, HTTP_DELETE, path, NULL, AGENT_CONTROLLERS, NULL);
+		free(path);
+	}
+	json_decref(slice);
+	free(ns);
+}
+
+static void stale_again(struct sim *s, const char *key)
+{
+	hashmap_put(&s->stale_slices, key, (void *)1);
+}
+
 static void step_pod(struct sim *s, const char *key)
 {
 	struct sim_pod *p = hashmap_get(&s->timed, key);
@@ -500,6 +538,17 @@ static json_t *due_pods(struct sim *s)
 	return due;
 }
 
+bool sim_over_budget(const struct sim *s)
+{
+	return mono_now() > s->deadline;
+}
+
+void sim_defer_rs(struct sim *s, const char *key)
+{
+	sim_mark_rs(s, key, 0);
+	s->deferred = true;
+}
+
 bool sim_tick(struct sim *s, double now)
 {
 	double deadline = mono_now() + SIM_TICK_BUDGET;
@@ -507,6 +556,8 @@ bool sim_tick(struct sim *s, double now)
 
 	if (!s || s->opt.disabled || !s->started)
 		return false;
+	s->deadline = deadline;
+	s->deferred = false;
 	s->now = now ? now : wall_now();
 	kubelet_ensure_node(s);
 	more |= run_keys(s, take_due(&s->dirty_rs, s->now, true), deadline,
@@ -520,6 +571,8 @@ bool sim_tick(struct sim *s, double now)
 			 endpoints_reconcile, svc_again);
 	more |= run_keys(s, take_due(&s->gone_services, s->now, false),
 			 deadline, forget_endpoints, gone_again);
+	more |= run_keys(s, take_due(&s->stale_slices, s->now, false), deadline,
+			 delete_stale_slice, stale_again);
 	if (s->now > s->last_traffic) {
 		double dt = s->now - s->last_traffic;
 
@@ -527,7 +580,7 @@ bool sim_tick(struct sim *s, double now)
 		traffic_run(s, dt > 5 ? 5 : dt);
 		s->last_traffic = s->now;
 	}
-	return more;
+	return more || s->deferred;
 }
 
 void sim_counts(const struct sim *s, size_t *pods, size_t *ready)

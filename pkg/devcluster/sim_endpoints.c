@@ -321,6 +321,46 @@ static void write_slice(struct sim *s, struct sim_service *v, json_t *eps,
 	json_decref(slice);
 }
 
+/*
+ * A Service without a known slice looks for the managed slices that claim
+ * it: it takes one it owns and has the others (left from an earlier Service
+ * of the same name, say) deleted.
+ */
+static void find_slices(struct sim *s, struct sim_service *v)
+{
+	struct collection *c = store_find_collection(
+		&s->dc->store, "discovery.k8s.io", "endpointslices");
+	struct object **items;
+	size_t n;
+
+	if (!c || store_list(&s->dc->store, c, v->ns, 0, NULL, &items, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_t *slice = object_parse(items[i]);
+		json_t *meta = json_object_get(slice, "metadata");
+		json_t *labels = json_object_get(meta, "labels");
+		const char *svc = json_string_value(
+			json_object_get(labels, "kubernetes.io/service-name"));
+		const char *by = json_string_value(
+			json_object_get(labels, SLICE_MANAGED_BY));
+		json_t *ref = json_array_get(
+			json_object_get(meta, "ownerReferences"), 0);
+		const char *owner =
+			json_string_value(json_object_get(ref, "uid"));
+
+		if (svc && by && strcmp(svc, v->name) == 0 &&
+		    strcmp(by, SLICE_MANAGER) == 0) {
+			if (!v->slice && owner && strcmp(owner, v->uid) == 0)
+				v->slice = xstrdup(items[i]->name);
+			else
+				hashmap_put(&s->stale_slices, items[i]->key,
+					    (void *)1);
+		}
+		json_decref(slice);
+	}
+	store_list_free(items, n);
+}
+
 void endpoints_reconcile(struct sim *s, const char *key)
 {
 	const char *slash = strchr(key, '/');
@@ -335,6 +375,8 @@ void endpoints_reconcile(struct sim *s, const char *key)
 		goto out;
 	publish = json_is_true(json_object_get(json_object_get(v->svc, "spec"),
 					       "publishNotReadyAddresses"));
+	if (!v->slice)
+		find_slices(s, v);
 	count = endpoint_pods(v, &pods);
 	write_endpoints(s, v, subsets(s, v, pods, count, publish));
 	write_slice(s, v, slice_endpoints(pods, count),

@@ -197,7 +197,8 @@ static void on_pod(struct sim *s, const struct change *c)
 	struct sim_ns *n = sim_ns_get(s, c->obj->ns, true);
 	struct sim_pod *p = hashmap_get(&n->pods, c->obj->key);
 	json_t *pod;
-	bool was_ready, changed, relabelled;
+	bool was_ready, was_active, changed, relabelled;
+	struct sim_owner *old_owner;
 	char *old_ip;
 
 	if (c->type == CHANGE_DELETED) {
@@ -230,6 +231,8 @@ static void on_pod(struct sim *s, const struct change *c)
 			      json_object_get(json_object_get(pod, "metadata"),
 					      "labels"));
 	was_ready = p->ready;
+	was_active = c->type == CHANGE_ADDED || pod_is_active(p);
+	old_owner = owner_of(s, p->owner_uid);
 	old_ip = p->ip ? xstrdup(p->ip) : NULL;
 	pod_detach(s, p);
 	free(p->owner_uid);
@@ -238,8 +241,11 @@ static void on_pod(struct sim *s, const struct change *c)
 	pod_attach(s, p);
 	if (was_ready != p->ready)
 		s->n_ready += p->ready ? 1 : (size_t)-1;
-	changed = was_ready != p->ready ||
+	changed = was_ready != p->ready || was_active != pod_is_active(p) ||
 		  (old_ip == NULL) != (p->ip == NULL) || p->deleting;
+	/* a released pod wakes the controller it left, too */
+	if (old_owner != owner_of(s, p->owner_uid))
+		mark_owner(s, old_owner);
 	mark_owner(s, owner_of(s, p->owner_uid));
 	if (!p->owner_uid)
 		mark_adopters(s, n, p);
@@ -435,6 +441,46 @@ static const char *label_of(const json_t *obj, const char *key)
 		key));
 }
 
+/* The uid of the slice's controlling owner, or "". */
+static const char *slice_owner(const json_t *slice)
+{
+	json_t *refs = json_object_get(json_object_get(slice, "metadata"),
+				       "ownerReferences");
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(refs, i, r)
+	{
+		if (json_is_true(json_object_get(r, "controller")))
+			return json_string_value(json_object_get(r, "uid"))
+				       ?: "";
+	}
+	return "";
+}
+
+/*
+ * A managed EndpointSlice changed. The Service keeps one slice, owned by it;
+ * any other slice that claims the Service (left over from an earlier
+ * Service of the same name, or a duplicate) is deleted on the next tick.
+ */
+static void on_slice(struct sim *s, struct sim_service *v,
+		     const struct change *c, const json_t *slice)
+{
+	const char *name = c->obj->name;
+	bool ours = strcmp(slice_owner(slice), v->uid) == 0;
+
+	if (c->type == CHANGE_DELETED) {
+		if (v->slice && strcmp(v->slice, name) == 0) {
+			free(v->slice);
+			v->slice = NULL;
+		}
+	} else if (ours && !v->slice) {
+		v->slice = xstrdup(name);
+	} else if (!v->slice || strcmp(v->slice, name) != 0) {
+		hashmap_put(&s->stale_slices, c->obj->key, (void *)1);
+	}
+}
+
 /* Endpoints or a slice changed: its Service re-asserts what it owns. */
 static void on_endpoints(struct sim *s, const struct change *c, bool slice)
 {
@@ -451,13 +497,14 @@ static void on_endpoints(struct sim *s, const struct change *c, bool slice)
 		snprintf(key, sizeof(key), "%s/%s", c->obj->ns, svc_name);
 		v = hashmap_get(&n->services, key);
 	}
-	if (v && slice && manager && strcmp(manager, SLICE_MANAGER) == 0) {
-		free(v->slice);
-		v->slice = c->type == CHANGE_DELETED ? NULL
-						     : xstrdup(c->obj->name);
-	}
+	if (v && v->sel && slice && manager &&
+	    strcmp(manager, SLICE_MANAGER) == 0)
+		on_slice(s, v, c, obj);
 	if (v)
 		sim_mark_service(s, v->key);
+	else if (!slice && s->replaying)
+		/* left over from a Service deleted before a restart */
+		hashmap_put(&s->gone_services, c->obj->key, (void *)1);
 	json_decref(obj);
 }
 

@@ -92,6 +92,7 @@ struct sim_job {
 struct series {
 	char *labels; /* namespace="..",service="..",pod="..",... */
 	size_t labels_len;
+	char *hash;	   /* the pod_template_hash it was created with */
 	uint64_t count[2]; /* [0] 200, [1] the pod's error code */
 	uint64_t bucket[2][16];
 	double sum[2];
@@ -139,9 +140,13 @@ struct sim {
 	struct hashmap dirty_svc;  /* service key -> (void *)1 */
 	struct hashmap orphans;	   /* pod key -> (void *)1: finalizer to drop */
 	struct hashmap
-		gone_services; /* key -> (void *)1: Endpoints to delete */
-	struct hashmap timed;  /* pod key -> struct sim_pod * with due */
-	struct hashmap ips;    /* pod IP -> (void *)1 */
+		gone_services;	     /* key -> (void *)1: Endpoints to delete */
+	struct hashmap stale_slices; /* key -> (void *)1: slices to delete */
+	bool replaying;		     /* sim_start() indexes stored objects */
+	double deadline;	     /* monotonic end of this tick's budget */
+	bool deferred;		     /* work was cut short: tick again soon */
+	struct hashmap timed;	     /* pod key -> struct sim_pod * with due */
+	struct hashmap ips;	     /* pod IP -> (void *)1 */
 	uint32_t next_ip;
 	uint64_t rng;
 	double last_traffic;
@@ -194,6 +199,11 @@ void sim_event(struct sim *s, const json_t *obj, const char *type,
  */
 bool sim_delete_pod(struct sim *s, const json_t *owner, const char *ns,
 		    const char *name, const char *component);
+
+/* Whether this tick's time budget is spent (long loops check it). */
+bool sim_over_budget(const struct sim *s);
+/* Marks a ReplicaSet whose pass stopped early for the very next tick. */
+void sim_defer_rs(struct sim *s, const char *key);
 
 /* Time as RFC3339 seconds, and back. */
 void sim_format_time(double t, char *out, size_t len);

@@ -433,8 +433,8 @@ static json_t *container_statuses(const struct sim_pod *p, const json_t *pod,
 }
 
 /* Builds and writes the pod's status from p's (already updated) state. */
-static void write_status(struct sim *s, struct sim_pod *p, json_t *pod,
-			 int exit_code, int last_exit)
+static int write_status(struct sim *s, struct sim_pod *p, json_t *pod,
+			int exit_code, int last_exit)
 {
 	static const char *const types[] = {
 		"PodReadyToStartContainers", "Initialized",  "Ready",
@@ -449,6 +449,7 @@ static void write_status(struct sim *s, struct sim_pod *p, json_t *pod,
 	char now[32], started[32],
 		msg[256] = "containers with unready status: [";
 	char *path;
+	int code;
 	size_t i;
 	json_t *c;
 
@@ -489,8 +490,9 @@ static void write_status(struct sim *s, struct sim_pod *p, json_t *pod,
 	json_object_set_new(st, "qosClass", json_string("BestEffort"));
 	json_object_set_new(pod, "status", st);
 	path = pod_path(p, "status");
-	sim_call(s, HTTP_PUT, path, pod, AGENT_KUBELET, NULL);
+	code = sim_call(s, HTTP_PUT, path, pod, AGENT_KUBELET, NULL);
 	free(path);
+	return code;
 }
 
 static void schedule(struct sim *s, struct sim_pod *p, json_t *pod)
@@ -557,7 +559,10 @@ void kubelet_pod_step(struct sim *s, struct sim_pod *p)
 		next.started = p->started = s->now;
 		next.ready = p->b.ready_delay <= 0 && !p->b.never_ready &&
 			     !p->b.crash_loop;
-		write_status(s, &next, pod, 0, p->b.crash_loop ? 1 : 0);
+		if (write_status(s, &next, pod, 0, p->b.crash_loop ? 1 : 0) >=
+			    300 &&
+		    ip)
+			hashmap_remove(&s->ips, ip); /* not used after all */
 	} else if (p->cstate == CONTAINER_RUNNING) {
 		if (exits(p) && s->now >= p->started + p->b.run_seconds) {
 			p->finished = s->now;

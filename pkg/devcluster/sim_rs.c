@@ -182,46 +182,59 @@ static size_t active_pods(struct sim_rs *r, struct sim_pod ***out)
 	return n;
 }
 
-/* Creates `want` pods; returns a failure message (heap) or NULL. */
+/* Creates one pod; returns NULL or why it failed (heap string). */
+static char *create_one(struct sim *s, struct sim_rs *r, const json_t *rs,
+			const char *path)
+{
+	json_t *tmpl = json_object_get(json_object_get(rs, "spec"), "template");
+	json_t *pod = pod_from_template(tmpl, r->ns, "apps/v1", "ReplicaSet",
+					r->name, r->uid);
+	json_t *resp = NULL;
+	int code = sim_call(s, HTTP_POST, path, pod, AGENT_CONTROLLERS, &resp);
+	char msg[512], *failure = NULL;
+
+	if (code == 201) {
+		snprintf(msg, sizeof(msg), "Created pod: %s",
+			 json_string_value(json_object_get(
+				 json_object_get(resp, "metadata"), "name")));
+		sim_event(s, rs, "Normal", "SuccessfulCreate", msg,
+			  "replicaset-controller");
+	} else {
+		failure = xstrdup(
+			json_string_value(json_object_get(resp, "message"))
+				?: "create failed");
+		snprintf(msg, sizeof(msg), "Error creating: %s", failure);
+		sim_event(s, rs, "Warning", "FailedCreate", msg,
+			  "replicaset-controller");
+	}
+	json_decref(pod);
+	json_decref(resp);
+	return failure;
+}
+
+/*
+ * Creates up to `want` pods (at most BURST_REPLICAS a pass, and fewer when
+ * the tick's budget runs out: the ReplicaSet comes back next tick).
+ * Returns a failure message (heap) or NULL.
+ */
 static char *create_pods(struct sim *s, struct sim_rs *r, const json_t *rs,
 			 int want)
 {
-	json_t *tmpl = json_object_get(json_object_get(rs, "spec"), "template");
 	char *path = xasprintf("/api/v1/namespaces/%s/pods", r->ns);
 	char *failure = NULL;
 
-	for (int i = 0; i < want && i < BURST_REPLICAS; i++) {
-		json_t *pod = pod_from_template(tmpl, r->ns, "apps/v1",
-						"ReplicaSet", r->name, r->uid);
-		json_t *resp = NULL;
-		int code = sim_call(s, HTTP_POST, path, pod, AGENT_CONTROLLERS,
-				    &resp);
-		const char *name = json_string_value(json_object_get(
-			json_object_get(resp, "metadata"), "name"));
-		char msg[512];
-
-		if (code == 201) {
-			snprintf(msg, sizeof(msg), "Created pod: %s", name);
-			sim_event(s, rs, "Normal", "SuccessfulCreate", msg,
-				  "replicaset-controller");
-		} else {
-			const char *why = json_string_value(
-				json_object_get(resp, "message"));
-
-			failure = xasprintf("%s", why ? why : "create failed");
-			snprintf(msg, sizeof(msg), "Error creating: %s",
-				 failure);
-			sim_event(s, rs, "Warning", "FailedCreate", msg,
-				  "replicaset-controller");
-			i = want;
+	for (int i = 0; i < want && i < BURST_REPLICAS && !failure; i++) {
+		if (i > 0 && sim_over_budget(s)) {
+			sim_defer_rs(s, r->key);
+			break;
 		}
-		json_decref(pod);
-		json_decref(resp);
+		failure = create_one(s, r, rs, path);
 	}
 	free(path);
 	return failure;
 }
 
+/* Deletes the `excess` pods that go first, within the same limits. */
 static void delete_pods(struct sim *s, struct sim_rs *r, const json_t *rs,
 			struct sim_pod **active, size_t n, size_t excess)
 {
@@ -230,10 +243,17 @@ static void delete_pods(struct sim *s, struct sim_rs *r, const json_t *rs,
 	json_t *name;
 
 	qsort(active, n, sizeof(*active), deletion_order);
-	for (i = 0; i < excess && i < n; i++)
+	for (i = 0; i < excess && i < n && i < BURST_REPLICAS; i++)
 		json_array_append_new(names, json_string(active[i]->name));
-	json_array_foreach(names, i, name) sim_delete_pod(
-		s, rs, r->ns, json_string_value(name), "replicaset-controller");
+	json_array_foreach(names, i, name)
+	{
+		if (i > 0 && sim_over_budget(s)) {
+			sim_defer_rs(s, r->key);
+			break;
+		}
+		sim_delete_pod(s, rs, r->ns, json_string_value(name),
+			       "replicaset-controller");
+	}
 	json_decref(names);
 }
 

@@ -77,7 +77,6 @@ int rfc3339_parse(const char *s, double *out)
 	return 0;
 }
 
-
 void rfc3339_format(double t, char *out, size_t len)
 {
 	time_t secs = (time_t)t;

@@ -109,6 +109,15 @@ check "a replacement brings the set back to 3 ready" wait_for 10 rs_ready_is web
 check_eq "the released pod still runs" "Running" \
 	"$(kc get "$victim" -o jsonpath='{.status.phase}')"
 kc delete "$victim" --wait=false >/dev/null
+victim=$(pods_of a | head -n1)
+check "drop a pod's ownerReference and relabel it in one patch" kc patch "$victim" \
+	--type=merge -p '{"metadata":{"ownerReferences":null,"labels":{"knit.dev/pod-template-hash":"y"}}}'
+three_owned() { [ "$(kc get pods -l knit.dev/pod-template-hash=a -o name | wc -l)" = 3 ] && rs_ready_is web-a 3; }
+check "the ReplicaSet it left replaces it" wait_for 10 three_owned
+kc delete "$victim" --wait=false >/dev/null
+out=$(kc apply -f <(rs_yaml web-n 1 n | sed 's/    spec:/    spec:\n      restartPolicy: Never/') 2>&1)
+check_contains "a ReplicaSet template must restart Always" \
+	'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"' "$out"
 
 echo "-- behaviours"
 check "a ReplicaSet that never becomes ready" \
@@ -188,6 +197,54 @@ check "a deleted pod leaves the Endpoints" wait_for 5 one_ep
 check "delete the Service" kc delete svc web
 no_ep() { ! kc get endpoints web >/dev/null 2>&1 && [ -z "$(kc get endpointslices -l kubernetes.io/service-name=web -o name)" ]; }
 check "its Endpoints and EndpointSlice go with it" wait_for 5 no_ep
+
+cat >"$WORK/svc2.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: web2}
+spec:
+  selector: {app: web, knit.dev/pod-template-hash: a}
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+slices2() { kc get endpointslices -l kubernetes.io/service-name=web2 -o json; }
+one_slice2() { [ "$(slices2 | jq '.items | length')" = 1 ]; }
+check "a second Service gets its slice" kc apply -f "$WORK/svc2.yaml"
+check "one slice" wait_for 5 one_slice2
+check "delete it orphaning the slice" kc delete svc web2 --cascade=orphan
+check "create it again" kc apply -f "$WORK/svc2.yaml"
+uid2=$(kc get svc web2 -o jsonpath='{.metadata.uid}')
+owned_by_new() { one_slice2 && [ "$(slices2 | jq -r '.items[0].metadata.ownerReferences[0].uid')" = "$uid2" ]; }
+check "the orphaned slice is replaced by one owned by the new Service" wait_for 5 owned_by_new
+kc delete svc web2 >/dev/null
+
+cat >"$WORK/batch.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: oneshot
+  labels: {app: oneshot}
+  annotations: {devcluster.knit.dev/run-seconds: "1.5"}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: busybox:1.36}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: oneshot}
+spec:
+  selector: {app: oneshot}
+  ports: [{port: 80}]
+EOF
+check "a Service in front of a pod that runs to completion" kc apply -f "$WORK/batch.yaml"
+listed() { [ -n "$(kc get endpoints oneshot -o jsonpath='{.subsets[*].addresses[*].ip}')" ]; }
+check "while it runs it is an endpoint" wait_for 5 listed
+unlisted() {
+	[ "$(kc get pod oneshot -o jsonpath='{.status.phase}')" = Succeeded ] &&
+		[ -z "$(kc get endpoints oneshot -o jsonpath='{.subsets}')" ] &&
+		[ "$(kc get endpointslices -l kubernetes.io/service-name=oneshot -o jsonpath='{.items[0].endpoints}')" = "[]" ]
+}
+check "once it completed it leaves the Endpoints and the slice" wait_for 10 unlisted
+kc delete -f "$WORK/batch.yaml" >/dev/null
 
 echo "-- Jobs"
 cat >"$WORK/jobs.yaml" <<EOF
