@@ -53,12 +53,16 @@ int api_internal_delete(struct devcluster *dc, struct collection *c,
 
 /*
  * Deletes or marks for deletion the stored object `o` of type `t` as a
- * DELETE request would. Returns the object's last state (new reference);
+ * DELETE request would. `grace` is the request's gracePeriodSeconds (-1
+ * when absent); a scheduled, unfinished pod with a grace period is only
+ * marked (deletionTimestamp at the end of the period) for the kubelet to
+ * finish. Returns the object's last state (new reference);
  * *code is 200 when it is gone, 202 when finalizers still hold it.
  */
 json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 			  const struct resource_type *t, struct object *o,
-			  const char *propagation, bool dry_run, int *code);
+			  const char *propagation, long grace, bool dry_run,
+			  int *code);
 /* Any resource type stored in collection c, or NULL. */
 struct resource_type *api_type_of(struct devcluster *dc, struct collection *c);
 

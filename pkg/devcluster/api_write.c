@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "devcluster/api_internal.h"
 #include "devcluster/schema.h"
@@ -899,6 +900,7 @@ struct delete_opts {
 	const char *uid;
 	const char *rv;
 	bool dry_run;
+	long grace; /* gracePeriodSeconds, -1 when not given */
 };
 
 static json_t *parse_delete_opts(struct write_ctx *w, json_t **body,
@@ -908,6 +910,7 @@ static json_t *parse_delete_opts(struct write_ctx *w, json_t **body,
 	json_t *pre, *dry;
 
 	memset(d, 0, sizeof(*d));
+	d->grace = -1;
 	*body = NULL;
 	if (w->req->body_len) {
 		json_error_t jerr;
@@ -925,9 +928,25 @@ static json_t *parse_delete_opts(struct write_ctx *w, json_t **body,
 			json_object_get(pre, "resourceVersion"));
 		dry = json_object_get(*body, "dryRun");
 		d->dry_run = json_is_array(dry) && json_array_size(dry) > 0;
+		if (json_is_integer(
+			    json_object_get(*body, "gracePeriodSeconds")))
+			d->grace = (long)json_integer_value(
+				json_object_get(*body, "gracePeriodSeconds"));
 	}
 	if (q)
 		d->propagation = q;
+	if (api_query(w->req, "gracePeriodSeconds")) {
+		char *end;
+		const char *g = api_query(w->req, "gracePeriodSeconds");
+		long v = strtol(g, &end, 10);
+
+		if (!*g || *end)
+			return status_bad_request(
+				"gracePeriodSeconds: invalid value");
+		d->grace = v;
+	}
+	if (d->grace < -1)
+		d->grace = 0; /* negative means now, as the real server does */
 	if (w->dry_run)
 		d->dry_run = true;
 	if (d->propagation && strcmp(d->propagation, "Orphan") != 0 &&
@@ -990,12 +1009,58 @@ static void add_finalizer(json_t *obj, const char *name)
 }
 
 /* Marks or removes one object; the response carries the outcome. */
+/*
+ * The grace period a pod's deletion gets: the request's, else the pod's
+ * terminationGracePeriodSeconds. Pods that never ran or have finished go at
+ * once (0), as with the real server.
+ */
+static long pod_grace(const json_t *pod, long requested)
+{
+	json_t *spec = json_object_get(pod, "spec");
+	const char *phase = json_string_value(
+		json_object_get(json_object_get(pod, "status"), "phase"));
+	json_t *tgps = json_object_get(spec, "terminationGracePeriodSeconds");
+
+	if (!json_object_get(spec, "nodeName") ||
+	    (phase &&
+	     (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
+		return 0;
+	if (requested >= 0)
+		return requested;
+	return json_is_integer(tgps) ? (long)json_integer_value(tgps) : 30;
+}
+
+/*
+ * Marks a running pod for graceful deletion: deletionTimestamp is when the
+ * grace period ends; a later request may only shorten it. The kubelet
+ * removes the pod once its containers have stopped.
+ */
+static void mark_graceful(json_t *obj, long grace)
+{
+	json_t *meta = meta_of(obj);
+	json_t *cur = json_object_get(meta, "deletionGracePeriodSeconds");
+	char when[32];
+	time_t t = time(NULL) + grace;
+	struct tm tm;
+
+	if (json_object_get(meta, "deletionTimestamp") &&
+	    json_integer_value(cur) <= grace)
+		return;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(meta, "deletionTimestamp", json_string(when));
+	json_object_set_new(meta, "deletionGracePeriodSeconds",
+			    json_integer(grace));
+}
+
 json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 			  const struct resource_type *t, struct object *o,
-			  const char *propagation, bool dry_run, int *code)
+			  const char *propagation, long grace, bool dry_run,
+			  int *code)
 {
 	json_t *obj, *meta;
 	char now[32];
+	bool graceful = false;
 
 	*code = 404;
 	if (!o)
@@ -1003,6 +1068,13 @@ json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 	obj = object_parse(o);
 	meta = meta_of(obj);
 	*code = 200;
+	if (!t->is_custom && !*t->group && strcmp(t->resource, "pods") == 0) {
+		long g = pod_grace(obj, grace);
+
+		graceful = g > 0;
+		if (graceful)
+			mark_graceful(obj, g);
+	}
 	if (propagation && strcmp(propagation, "Foreground") == 0)
 		add_finalizer(obj, "foregroundDeletion");
 	else if (propagation && strcmp(propagation, "Orphan") == 0)
@@ -1027,7 +1099,8 @@ json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 	    !t->is_custom)
 		add_finalizer(obj,
 			      "customresourcecleanup.apiextensions.k8s.io");
-	if (!ns_held && !json_array_size(json_object_get(meta, "finalizers"))) {
+	if (!ns_held && !graceful &&
+	    !json_array_size(json_object_get(meta, "finalizers"))) {
 		if (!dry_run) {
 			json_t *last = json_deep_copy(obj);
 
@@ -1080,7 +1153,7 @@ static void do_delete(struct write_ctx *w)
 		return;
 	}
 	obj = api_delete_object(w->dc, w->rt->type->coll, w->rt->type, o,
-				d.propagation, d.dry_run, &code);
+				d.propagation, d.grace, d.dry_run, &code);
 	if (code == 202) {
 		/* still present (finalizers): the real server answers 200 */
 		respond_object(w, 200, obj);
@@ -1128,7 +1201,7 @@ static void do_delete_collection(struct write_ctx *w)
 		if (match)
 			json_decref(api_delete_object(
 				w->dc, w->rt->type->coll, w->rt->type, objs[i],
-				d.propagation, d.dry_run, &code));
+				d.propagation, d.grace, d.dry_run, &code));
 	}
 	store_list_free(objs, n);
 	label_selector_free(ls);

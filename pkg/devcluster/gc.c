@@ -88,7 +88,8 @@ int api_internal_delete(struct devcluster *dc, struct collection *c,
 		return -2;
 	if (o->deleting)
 		return 0;
-	json_decref(api_delete_object(dc, c, t, o, propagation, false, &code));
+	json_decref(
+		api_delete_object(dc, c, t, o, propagation, -1, false, &code));
 	return 0;
 }
 

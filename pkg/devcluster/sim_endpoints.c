@@ -89,8 +89,13 @@ static int by_ip(const void *a, const void *b)
 	return strcmp(x->ip, y->ip);
 }
 
-/* The pods that belong in the Service's endpoints, sorted by IP. */
-static size_t endpoint_pods(struct sim_service *v, struct sim_pod ***out)
+/*
+ * The pods that belong in the Service's endpoints, sorted by IP; with
+ * `terminating`, also those being deleted that have not finished (slices
+ * list them as terminating).
+ */
+static size_t endpoint_pods(struct sim_service *v, bool terminating,
+			    struct sim_pod ***out)
 {
 	struct sim_pod **list = xmalloc((v->pods.size + 1) * sizeof(*list));
 	size_t n = 0;
@@ -100,7 +105,9 @@ static size_t endpoint_pods(struct sim_service *v, struct sim_pod ***out)
 	for (size_t it = 0; hashmap_next(&v->pods, &it, &k, &val);) {
 		struct sim_pod *p = val;
 
-		if (p->ip && pod_is_active(p))
+		if (p->ip && (pod_is_active(p) ||
+			      (terminating && p->phase != PHASE_SUCCEEDED &&
+			       p->phase != PHASE_FAILED)))
 			list[n++] = p;
 	}
 	qsort(list, n, sizeof(*list), by_ip);
@@ -232,11 +239,12 @@ static json_t *slice_endpoints(struct sim_pod **pods, size_t n)
 	json_t *out = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b},s:o}",
-				      "addresses", pods[i]->ip, "conditions",
-				      "ready", pods[i]->ready, "serving",
-				      pods[i]->ready, "terminating", 0,
-				      "targetRef", target_ref(pods[i]));
+		json_t *e = json_pack(
+			"{s:[s],s:{s:b,s:b,s:b},s:o}", "addresses", pods[i]->ip,
+			"conditions", "ready",
+			pods[i]->ready && !pods[i]->deleting, "serving",
+			pods[i]->ready, "terminating", pods[i]->deleting,
+			"targetRef", target_ref(pods[i]));
 
 		if (pods[i]->node)
 			json_object_set_new(e, "nodeName",
@@ -377,8 +385,10 @@ void endpoints_reconcile(struct sim *s, const char *key)
 					       "publishNotReadyAddresses"));
 	if (!v->slice)
 		find_slices(s, v);
-	count = endpoint_pods(v, &pods);
+	count = endpoint_pods(v, false, &pods);
 	write_endpoints(s, v, subsets(s, v, pods, count, publish));
+	free(pods);
+	count = endpoint_pods(v, true, &pods);
 	write_slice(s, v, slice_endpoints(pods, count),
 		    slice_ports(s, v, pods, count));
 out:

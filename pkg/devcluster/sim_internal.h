@@ -66,6 +66,7 @@ struct sim_pod {
 	double finished;    /* last container exit, wall seconds */
 	double ready_since; /* when Ready turned true */
 	double due;	    /* next kubelet step, 0 for none */
+	double finish_at;   /* when the kubelet ends a graceful deletion */
 	struct pod_behaviour b;
 	struct sim_service **svcs; /* the Services selecting it */
 	size_t n_svcs;

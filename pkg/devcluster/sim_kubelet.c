@@ -172,6 +172,28 @@ static void remember_ip(struct sim *s, struct sim_pod *p, const char *ip)
 		hashmap_put(&s->ips, ip, (void *)1);
 }
 
+/*
+ * When the kubelet finishes a graceful deletion: its containers take
+ * devcluster.knit.dev/termination-seconds (0.5 s by default) to stop, at
+ * most the grace period. 0 when there is nothing left for it to do.
+ */
+static void load_deletion(struct sim_pod *p, const json_t *meta,
+			  const json_t *pod)
+{
+	double end = sim_parse_time(
+		json_string_value(json_object_get(meta, "deletionTimestamp")));
+	json_int_t grace = json_integer_value(
+		json_object_get(meta, "deletionGracePeriodSeconds"));
+	double stop = annotation_num(pod, "termination-seconds", 0.5, 0, 3600);
+
+	p->finish_at = 0;
+	if (!p->deleting || grace <= 0 || end <= 0)
+		return;
+	p->finish_at = end - (double)grace + stop;
+	if (p->finish_at > end)
+		p->finish_at = end;
+}
+
 void kubelet_pod_load(struct sim *s, struct sim_pod *p, const json_t *pod)
 {
 	json_t *meta = json_object_get(pod, "metadata");
@@ -199,6 +221,7 @@ void kubelet_pod_load(struct sim *s, struct sim_pod *p, const json_t *pod)
 	p->phase =
 		phase_of(json_string_value(json_object_get(status, "phase")));
 	p->deleting = json_object_get(meta, "deletionTimestamp") != NULL;
+	load_deletion(p, meta, pod);
 	p->restart_policy = policy ? policy[0] : 'A';
 	ready = condition_true(status, "Ready");
 	if (ready && !p->ready)
@@ -234,8 +257,11 @@ void kubelet_pod_plan(struct sim *s, struct sim_pod *p)
 {
 	double due = 0, now = s->now > 0 ? s->now : 1;
 
-	if (p->deleting || p->phase == PHASE_SUCCEEDED ||
-	    p->phase == PHASE_FAILED) {
+	if (p->deleting) {
+		sim_pod_set_due(s, p, p->finish_at);
+		return;
+	}
+	if (p->phase == PHASE_SUCCEEDED || p->phase == PHASE_FAILED) {
 		sim_pod_set_due(s, p, 0);
 		return;
 	}
@@ -529,6 +555,33 @@ static void container_exit(struct sim *s, struct sim_pod *next, json_t *pod)
 }
 
 /*
+ * A pod being deleted gracefully: its containers stop (the pod ends
+ * Succeeded, or Failed when it has ever failed) and the kubelet removes it
+ * with a zero grace period, as the real one does once nothing runs.
+ */
+static void finish_deletion(struct sim *s, struct sim_pod *p, json_t *pod)
+{
+	struct sim_pod next = *p;
+	json_t *opts =
+		json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions",
+			  "apiVersion", "v1", "gracePeriodSeconds", 0,
+			  "preconditions", "uid", p->uid ? p->uid : "");
+	char *path = pod_path(p, NULL);
+
+	if (p->phase != PHASE_SUCCEEDED && p->phase != PHASE_FAILED) {
+		next.finished = p->finished = s->now;
+		next.ready = false;
+		next.cstate = CONTAINER_DONE;
+		next.phase = PHASE_SUCCEEDED;
+		write_status(s, &next, pod, 0, 0);
+	}
+	p->finish_at = 0; /* no second attempt unless the pod changes */
+	sim_call(s, HTTP_DELETE, path, opts, AGENT_KUBELET, NULL);
+	free(path);
+	json_decref(opts);
+}
+
+/*
  * Steps work on `next`, a shallow copy of the record, and write it; the
  * record itself changes only when the write comes back through
  * sim_on_change(), so the indexes see the before and after states. Only
@@ -540,8 +593,14 @@ void kubelet_pod_step(struct sim *s, struct sim_pod *p)
 	struct sim_pod next = *p;
 	char *ip = NULL;
 
-	if (!pod || p->deleting)
+	if (!pod)
 		goto out;
+	if (p->deleting) {
+		/* the record is freed when the pod goes: touch it no more */
+		finish_deletion(s, p, pod);
+		json_decref(pod);
+		return;
+	}
 	if (!p->node) {
 		schedule(s, p, pod);
 	} else if (p->cstate == CONTAINER_NONE ||

@@ -246,6 +246,44 @@ unlisted() {
 check "once it completed it leaves the Endpoints and the slice" wait_for 10 unlisted
 kc delete -f "$WORK/batch.yaml" >/dev/null
 
+echo "-- graceful pod deletion"
+check "a ReplicaSet whose containers take 2 s to stop" \
+	kc apply -f <(rs_yaml web-g 2 g '{devcluster.knit.dev/termination-seconds: "2"}')
+check "its pods get Ready" wait_for 10 rs_ready_is web-g 2
+cat >"$WORK/svcg.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: webg}
+spec:
+  selector: {app: web, knit.dev/pod-template-hash: g}
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+check "a Service in front of them" kc apply -f "$WORK/svcg.yaml"
+two_slice() { [ "$(kc get endpointslices -l kubernetes.io/service-name=webg -o jsonpath='{.items[0].endpoints[*].conditions.ready}')" = "true true" ]; }
+check "both are ready endpoints" wait_for 5 two_slice
+gpod=$(pods_of g | head -n1)
+check "delete one without waiting" kc delete "$gpod" --wait=false
+meta=$(kc get "$gpod" -o json | jq -c '[.metadata.deletionGracePeriodSeconds, (.metadata.deletionTimestamp != null)]')
+check_eq "it is marked with the default 30 s grace period" "[30,true]" "$meta"
+check_contains "kubectl shows it Terminating" "Terminating" "$(kc get "$gpod" --no-headers)"
+term_cond() {
+	kc get endpointslices -l kubernetes.io/service-name=webg -o json |
+		jq -r '[.items[0].endpoints[] | select(.conditions.terminating) | "\(.conditions.ready)/\(.conditions.serving)"] | join(",")'
+}
+term_listed() { [ "$(term_cond)" = "false/true" ]; }
+check "the slice lists it as terminating, not ready, still serving" wait_for 3 term_listed
+check_eq "the Endpoints dropped it at once" 1 \
+	"$(kc get endpoints webg -o jsonpath='{.subsets[*].addresses[*].ip}' | wc -w)"
+check_eq "the ReplicaSet replaces it at once" 2 \
+	"$(kc get rs web-g -o jsonpath='{.status.replicas}')"
+gone() { ! kc get "$gpod" >/dev/null 2>&1; }
+check "the kubelet removes it once its containers stopped" wait_for 6 gone
+gpod=$(pods_of g | head -n1)
+check "a forced delete with no grace period" kc delete "$gpod" --grace-period=0 --force
+check "removes the pod at once" gone
+kc delete svc webg >/dev/null
+kc delete rs web-g --wait=false >/dev/null
+
 echo "-- Jobs"
 cat >"$WORK/jobs.yaml" <<EOF
 apiVersion: batch/v1
