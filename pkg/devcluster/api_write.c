@@ -422,12 +422,19 @@ static json_t *finalizer_rule(struct write_ctx *w, json_t *obj,
 	return NULL;
 }
 
+/*
+ * Whether a write removes the object: it is being deleted, nothing holds it
+ * any more and no grace period is running (a pod in its grace period stays
+ * until the kubelet deletes it), as the real store decides on update.
+ */
 static bool no_finalizers_left(json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	json_t *fin = json_object_get(meta, "finalizers");
 
 	return json_object_get(meta, "deletionTimestamp") &&
+	       json_integer_value(json_object_get(
+		       meta, "deletionGracePeriodSeconds")) == 0 &&
 	       (!json_is_array(fin) || json_array_size(fin) == 0);
 }
 
@@ -1072,8 +1079,17 @@ json_t *api_delete_object(struct devcluster *dc, struct collection *c,
 		long g = pod_grace(obj, grace);
 
 		graceful = g > 0;
-		if (graceful)
+		if (graceful) {
 			mark_graceful(obj, g);
+		} else if (json_integer_value(json_object_get(
+				   meta, "deletionGracePeriodSeconds")) > 0) {
+			/* the grace period ends now (the kubelet is done) */
+			api_now(now, sizeof(now));
+			json_object_set_new(meta, "deletionTimestamp",
+					    json_string(now));
+			json_object_set_new(meta, "deletionGracePeriodSeconds",
+					    json_integer(0));
+		}
 	}
 	if (propagation && strcmp(propagation, "Foreground") == 0)
 		add_finalizer(obj, "foregroundDeletion");

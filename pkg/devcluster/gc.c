@@ -64,6 +64,8 @@ void api_internal_update(struct devcluster *dc, struct collection *c,
 
 	dc->dirty = true;
 	if (json_object_get(meta, "deletionTimestamp") &&
+	    json_integer_value(
+		    json_object_get(meta, "deletionGracePeriodSeconds")) == 0 &&
 	    json_array_size(fin) == 0) {
 		json_array_append_new(dc->gc_queue,
 				      json_string(uid ? uid : ""));

@@ -568,6 +568,8 @@ static void finish_deletion(struct sim *s, struct sim_pod *p, json_t *pod)
 			  "preconditions", "uid", p->uid ? p->uid : "");
 	char *path = pod_path(p, NULL);
 
+	/* no second attempt unless the pod changes; p may go below */
+	p->finish_at = 0;
 	if (p->phase != PHASE_SUCCEEDED && p->phase != PHASE_FAILED) {
 		next.finished = p->finished = s->now;
 		next.ready = false;
@@ -575,7 +577,6 @@ static void finish_deletion(struct sim *s, struct sim_pod *p, json_t *pod)
 		next.phase = PHASE_SUCCEEDED;
 		write_status(s, &next, pod, 0, 0);
 	}
-	p->finish_at = 0; /* no second attempt unless the pod changes */
 	sim_call(s, HTTP_DELETE, path, opts, AGENT_KUBELET, NULL);
 	free(path);
 	json_decref(opts);

@@ -329,6 +329,24 @@ check_eq "kubectl shows Complete and Failed" "bad Failed ok Complete" \
 	"$(kc get jobs --no-headers | awk '{print $1, $2}' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "finished pods show their end" "2 2" \
 	"$(kc get pods -l job-name=ok --no-headers | grep -c Completed) $(kc get pods -l job-name=bad --no-headers | grep -c Error)"
+cat >"$WORK/slow.yaml" <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata: {name: slow}
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    metadata: {annotations: {devcluster.knit.dev/run-seconds: "60"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox:1.36}]
+EOF
+check "a Job that outlives its deadline" kc apply -f "$WORK/slow.yaml"
+check "fails" kc wait --for=condition=failed job/slow --timeout=20s
+check_eq "with DeadlineExceeded" "DeadlineExceeded" \
+	"$(kc get job slow -o jsonpath='{.status.conditions[-1].reason}')"
+no_slow_pods() { [ -z "$(kc get pods -l job-name=slow -o name)" ]; }
+check "its running pod is stopped and removed, finalizer and all" wait_for 10 no_slow_pods
 check "delete a finished Job" kc delete job ok --wait=true --timeout=10s
 no_ok_pods() { [ -z "$(kc get pods -l job-name=ok -o name)" ]; }
 check "its pods go with it" wait_for 5 no_ok_pods
