@@ -42,8 +42,10 @@ static void on_store_change(const struct change *c, void *data)
 {
 	struct devcluster *dc = data;
 
-	if (c->type == CHANGE_DELETED || c->obj->deleting || owners_changed(c))
+	if (c->type == CHANGE_DELETED || c->obj->deleting)
 		dc->gc_pending = true;
+	else if (owners_changed(c))
+		dc->gc_owners = true;
 	watch_hub_on_change(c, &dc->hub);
 	sim_on_change(dc->sim, c);
 }

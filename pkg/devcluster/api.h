@@ -78,6 +78,7 @@ struct devcluster {
 	json_t *gc_queue; /* uids of deleted owners awaiting collection */
 	bool dirty;	  /* changed since the last snapshot */
 	bool gc_pending;  /* a change background work must look at */
+	bool gc_owners;	  /* owner references changed: check within 5 s */
 	struct sim *sim;  /* the simulated workloads */
 	struct faults faults;
 	struct hashmap request_counts; /* metric labels -> uint64_t * */

@@ -128,6 +128,10 @@ r=$(api DELETE $CM/owner '{"propagationPolicy":"Background"}')
 check_eq "background delete answers Success" "200 Success" "$(code_of "$r") $(body_of "$r" | jq -r .status)"
 sleep 0.6
 check_eq "background GC removes the dependent" "404" "$(code_of "$(api GET $CM/child1)")"
+check_eq "a dependent of an owner that never existed is created" "201" \
+	"$(code_of "$(api POST $CM "$(child dangling)")")"
+dangling_gone() { [ "$(code_of "$(api GET $CM/dangling)")" = 404 ]; }
+check "and collected (within the 5 s owner check)" wait_for 8 dangling_gone
 
 owner=$(body_of "$(api POST $CM "$(cm owner a 1)")")
 ouid=$(printf '%s' "$owner" | jq -r .metadata.uid)
