@@ -119,6 +119,15 @@ static void free_values(struct hashmap *m, void (*fn)(void *))
 	hashmap_release(m);
 }
 
+void slice_ref_free(struct slice_ref *r)
+{
+	if (!r)
+		return;
+	free(r->service);
+	free(r->owner);
+	free(r);
+}
+
 static void ns_free(void *v)
 {
 	struct sim_ns *n = v;
@@ -133,6 +142,9 @@ static void ns_free(void *v)
 		sim_job_free(val);
 	for (size_t i = 0; hashmap_next(&n->services, &i, &k, &val);)
 		sim_service_free(val);
+	for (size_t i = 0; hashmap_next(&n->slices, &i, &k, &val);)
+		slice_ref_free(val);
+	hashmap_release(&n->slices);
 	hashmap_release(&n->pods);
 	hashmap_release(&n->rs);
 	hashmap_release(&n->jobs);
@@ -167,6 +179,7 @@ struct sim_ns *sim_ns_get(struct sim *s, const char *ns, bool create)
 		hashmap_init(&n->rs);
 		hashmap_init(&n->jobs);
 		hashmap_init(&n->services);
+		hashmap_init(&n->slices);
 		hashmap_put(&s->namespaces, ns, n);
 	}
 	return n;

@@ -331,42 +331,28 @@ static void write_slice(struct sim *s, struct sim_service *v, json_t *eps,
 
 /*
  * A Service without a known slice looks for the managed slices that claim
- * it: it takes one it owns and has the others (left from an earlier Service
- * of the same name, say) deleted.
+ * it, in the namespace's slice index: it takes one it owns and has the
+ * others (left from an earlier Service of the same name, say) deleted.
  */
 static void find_slices(struct sim *s, struct sim_service *v)
 {
-	struct collection *c = store_find_collection(
-		&s->dc->store, "discovery.k8s.io", "endpointslices");
-	struct object **items;
-	size_t n;
+	struct sim_ns *n = sim_ns_get(s, v->ns, true);
+	const char *name;
+	void *val;
+	char key[512];
 
-	if (!c || store_list(&s->dc->store, c, v->ns, 0, NULL, &items, &n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		json_t *slice = object_parse(items[i]);
-		json_t *meta = json_object_get(slice, "metadata");
-		json_t *labels = json_object_get(meta, "labels");
-		const char *svc = json_string_value(
-			json_object_get(labels, "kubernetes.io/service-name"));
-		const char *by = json_string_value(
-			json_object_get(labels, SLICE_MANAGED_BY));
-		json_t *ref = json_array_get(
-			json_object_get(meta, "ownerReferences"), 0);
-		const char *owner =
-			json_string_value(json_object_get(ref, "uid"));
+	for (size_t i = 0; hashmap_next(&n->slices, &i, &name, &val);) {
+		struct slice_ref *r = val;
 
-		if (svc && by && strcmp(svc, v->name) == 0 &&
-		    strcmp(by, SLICE_MANAGER) == 0) {
-			if (!v->slice && owner && strcmp(owner, v->uid) == 0)
-				v->slice = xstrdup(items[i]->name);
-			else
-				hashmap_put(&s->stale_slices, items[i]->key,
-					    (void *)1);
+		if (strcmp(r->service, v->name) != 0)
+			continue;
+		if (!v->slice && strcmp(r->owner, v->uid) == 0) {
+			v->slice = xstrdup(name);
+		} else {
+			snprintf(key, sizeof(key), "%s/%s", v->ns, name);
+			hashmap_put(&s->stale_slices, key, (void *)1);
 		}
-		json_decref(slice);
 	}
-	store_list_free(items, n);
 }
 
 void endpoints_reconcile(struct sim *s, const char *key)

@@ -481,24 +481,41 @@ static void on_slice(struct sim *s, struct sim_service *v,
 	}
 }
 
+/* Keeps the namespace's index of managed slices current. */
+static void index_slice(struct sim_ns *n, const struct change *c,
+			const json_t *slice, const char *svc_name, bool managed)
+{
+	struct slice_ref *r;
+
+	slice_ref_free(hashmap_remove(&n->slices, c->obj->name));
+	if (c->type == CHANGE_DELETED || !managed || !svc_name)
+		return;
+	r = xmalloc(sizeof(*r));
+	r->service = xstrdup(svc_name);
+	r->owner = xstrdup(slice_owner(slice));
+	hashmap_put(&n->slices, c->obj->name, r);
+}
+
 /* Endpoints or a slice changed: its Service re-asserts what it owns. */
 static void on_endpoints(struct sim *s, const struct change *c, bool slice)
 {
-	struct sim_ns *n = sim_ns_get(s, c->obj->ns, false);
+	struct sim_ns *n = sim_ns_get(s, c->obj->ns, true);
 	json_t *obj = slice ? object_parse(c->obj) : NULL;
 	const char *svc_name =
 		slice ? label_of(obj, "kubernetes.io/service-name")
 		      : c->obj->name;
 	const char *manager = label_of(obj, SLICE_MANAGED_BY);
+	bool managed = manager && strcmp(manager, SLICE_MANAGER) == 0;
 	struct sim_service *v = NULL;
 	char key[512];
 
-	if (n && svc_name) {
+	if (slice)
+		index_slice(n, c, obj, svc_name, managed);
+	if (svc_name) {
 		snprintf(key, sizeof(key), "%s/%s", c->obj->ns, svc_name);
 		v = hashmap_get(&n->services, key);
 	}
-	if (v && v->sel && slice && manager &&
-	    strcmp(manager, SLICE_MANAGER) == 0)
+	if (v && v->sel && slice && managed)
 		on_slice(s, v, c, obj);
 	if (v)
 		sim_mark_service(s, v->key);

@@ -117,12 +117,22 @@ struct sim_service {
 	size_t rr;		    /* round-robin position */
 };
 
+/* A managed EndpointSlice as the index knows it. */
+struct slice_ref {
+	char *service; /* its kubernetes.io/service-name label */
+	char *owner;   /* uid of its controlling owner, "" when none */
+};
+
 struct sim_ns {
 	struct hashmap pods;	 /* key -> struct sim_pod * (owned) */
 	struct hashmap rs;	 /* key -> struct sim_rs * (owned) */
 	struct hashmap jobs;	 /* key -> struct sim_job * (owned) */
 	struct hashmap services; /* key -> struct sim_service * (owned) */
+	struct hashmap slices;	 /* slice name -> struct slice_ref * (owned):
+				    every EndpointSlice the controller manages */
 };
+
+void slice_ref_free(struct slice_ref *r);
 
 /* An owner of pods, found by uid. */
 struct sim_owner {
