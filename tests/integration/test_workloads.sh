@@ -65,8 +65,11 @@ check_contains "events record the creations" "Created pod: web-a-" \
 
 echo "-- status within the readiness delay"
 check "scale to 5" kc scale rs web-a --replicas=5
-sleep 0.3
-st=$(kc get rs web-a -o json | jq -c '.status | [.replicas, .readyReplicas]')
+# the first status with 5 replicas comes well within the 1 s readiness delay
+for _ in 1 2 3 4 5 6 7 8; do
+	st=$(kc get rs web-a -o json | jq -c '.status | [.replicas, .readyReplicas]')
+	[ "$st" != "[3,3]" ] && break
+done
 check_eq "new pods counted at once, not yet ready" "[5,3]" "$st"
 check "then all 5 are Ready" wait_for 10 rs_ready_is web-a 5
 
@@ -74,7 +77,9 @@ echo "-- scale down removes the newest first"
 newest=$(kc get pods -l knit.dev/pod-template-hash=a --sort-by=.metadata.creationTimestamp -o name | tail -n 2 | sort)
 before=$(pods_of a)
 check "scale to 3" kc scale rs web-a --replicas=3
-sleep 0.5
+# the removed pods terminate gracefully (0.5 s) before they are gone
+three_left() { [ "$(pods_of a | grep -c pod/)" = 3 ]; }
+check "the pods being removed finish terminating" wait_for 10 three_left
 after=$(pods_of a)
 gone=$(comm -23 <(echo "$before") <(echo "$after"))
 check_eq "3 pods left" 3 "$(echo "$after" | grep -c pod/)"
