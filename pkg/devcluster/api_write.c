@@ -23,6 +23,7 @@
 #include "kube/selector.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define CR_PATCH_TYPES                                                \
 	"application/json-patch+json, application/merge-patch+json, " \
@@ -1047,14 +1048,11 @@ static void mark_graceful(json_t *obj, long grace)
 	json_t *meta = meta_of(obj);
 	json_t *cur = json_object_get(meta, "deletionGracePeriodSeconds");
 	char when[32];
-	time_t t = time(NULL) + grace;
-	struct tm tm;
 
 	if (json_object_get(meta, "deletionTimestamp") &&
 	    json_integer_value(cur) <= grace)
 		return;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format((double)(time(NULL) + grace), when, sizeof(when));
 	json_object_set_new(meta, "deletionTimestamp", json_string(when));
 	json_object_set_new(meta, "deletionGracePeriodSeconds",
 			    json_integer(grace));

@@ -246,6 +246,15 @@ double sim_parse_time(const char *text)
 	return rfc3339_parse(text, &t) == 0 ? t : 0;
 }
 
+char *sim_key_split(const char *key, const char **name)
+{
+	const char *slash = strchr(key, '/');
+
+	if (name)
+		*name = slash ? slash + 1 : key;
+	return xstrndup(key, slash ? (size_t)(slash - key) : 0);
+}
+
 static double wall_now(void)
 {
 	struct timespec ts;
@@ -413,14 +422,6 @@ static json_t *take_due(struct hashmap *m, double now, bool timed)
 	return keys;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Runs fn on each key until the budget ends; re-marks the rest. */
 static bool run_keys(struct sim *s, json_t *keys, double deadline,
 		     void (*fn)(struct sim *, const char *),
@@ -431,7 +432,7 @@ static bool run_keys(struct sim *s, json_t *keys, double deadline,
 
 	json_array_foreach(keys, i, k)
 	{
-		if (mono_now() > deadline) {
+		if (api_monotonic() > deadline) {
 			for (; i < json_array_size(keys); i++)
 				again(s, json_string_value(
 						 json_array_get(keys, i)));
@@ -466,21 +467,21 @@ static void orphan_again(struct sim *s, const char *key)
 
 static void release_orphan(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	const char *name;
+	char *ns = sim_key_split(key, &name);
 
-	job_release_pod(s, ns, slash ? slash + 1 : key);
+	job_release_pod(s, ns, name);
 	free(ns);
 }
 
 static void forget_endpoints(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	const char *name;
+	char *ns = sim_key_split(key, &name);
 
 	/* unless a Service of that name came back meanwhile */
 	if (!hashmap_get(&sim_ns_get(s, ns, true)->services, key))
-		endpoints_forget(s, ns, slash ? slash + 1 : key);
+		endpoints_forget(s, ns, name);
 	free(ns);
 }
 
@@ -492,9 +493,8 @@ static void gone_again(struct sim *s, const char *key)
 /* Deletes a slice that claims a Service which keeps another one. */
 static void delete_stale_slice(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
-	const char *name = slash ? slash + 1 : key;
+	const char *name;
+	char *ns = sim_key_split(key, &name);
 	json_t *slice =
 		sim_get(s, "discovery.k8s.io", "endpointslices", ns, name);
 	const char *svc = json_string_value(json_object_get(
@@ -553,7 +553,7 @@ static json_t *due_pods(struct sim *s)
 
 bool sim_over_budget(const struct sim *s)
 {
-	return mono_now() > s->deadline;
+	return api_monotonic() > s->deadline;
 }
 
 void sim_defer_rs(struct sim *s, const char *key)
@@ -564,7 +564,7 @@ void sim_defer_rs(struct sim *s, const char *key)
 
 bool sim_tick(struct sim *s, double now)
 {
-	double deadline = mono_now() + SIM_TICK_BUDGET;
+	double deadline = api_monotonic() + SIM_TICK_BUDGET;
 	bool more = false;
 
 	if (!s || s->opt.disabled || !s->started)

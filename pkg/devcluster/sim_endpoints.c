@@ -357,8 +357,7 @@ static void find_slices(struct sim *s, struct sim_service *v)
 
 void endpoints_reconcile(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	char *ns = sim_key_split(key, NULL);
 	struct sim_ns *n = sim_ns_get(s, ns, false);
 	struct sim_service *v = n ? hashmap_get(&n->services, key) : NULL;
 	struct sim_pod **pods = NULL;

@@ -216,6 +216,12 @@ bool sim_over_budget(const struct sim *s);
 /* Marks a ReplicaSet whose pass stopped early for the very next tick. */
 void sim_defer_rs(struct sim *s, const char *key);
 
+/*
+ * Splits a "namespace/name" key: returns the namespace (heap string) and,
+ * when name is not NULL, points *name into key.
+ */
+char *sim_key_split(const char *key, const char **name);
+
 /* Time as RFC3339 seconds, and back. */
 void sim_format_time(double t, char *out, size_t len);
 double sim_parse_time(const char *text);

@@ -119,8 +119,7 @@ static void create_pods(struct sim *s, struct sim_job *j, const json_t *job,
 
 void job_reconcile(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	char *ns = sim_key_split(key, NULL);
 	struct sim_ns *n = sim_ns_get(s, ns, false);
 	struct sim_job *j = n ? hashmap_get(&n->jobs, key) : NULL;
 	json_t *job = j ? sim_get(s, "batch", "jobs", j->ns, j->name) : NULL;

@@ -357,8 +357,7 @@ static void write_status(struct sim *s, struct sim_rs *r, json_t *rs,
 
 void rs_reconcile(struct sim *s, const char *key)
 {
-	const char *slash = strchr(key, '/');
-	char *ns = xstrndup(key, slash ? (size_t)(slash - key) : 0);
+	char *ns = sim_key_split(key, NULL);
 	struct sim_ns *n = sim_ns_get(s, ns, false);
 	struct sim_rs *r = n ? hashmap_get(&n->rs, key) : NULL;
 	json_t *rs =

@@ -1668,19 +1668,11 @@ static const struct col endpointslice_cols[] = {
 static void created_at_cells(const json_t *obj, time_t now, json_t *cells)
 {
 	double t;
-	time_t secs;
-	struct tm tm;
 	char when[40] = "0001-01-01T00:00:00Z";
 
 	(void)now;
-	if (rfc3339_parse(get_str(obj, "metadata.creationTimestamp"), &t) ==
-	    0) {
-		secs = (time_t)t;
-		if ((double)secs > t)
-			secs--; /* floor for times before 1970 */
-		if (gmtime_r(&secs, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	if (rfc3339_parse(get_str(obj, "metadata.creationTimestamp"), &t) == 0)
+		rfc3339_format(t, when, sizeof(when));
 	add_str(cells, get_str(obj, "metadata.name"));
 	add_str(cells, when);
 }
