@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
-libwebsockets-dev libssl-dev libcmocka-dev curl jq openssl ca-certificates
+libwebsockets-dev libssl-dev zlib1g-dev libcmocka-dev curl jq openssl ca-certificates
 cppcheck clang-tidy clang-format prometheus python3"
 
 missing=""

@@ -567,25 +567,102 @@ static const char *expired_continue_msg =
 	"modified, or deleted between the time the first chunk was returned "
 	"and now may show up in the list.";
 
+/* Whether the stored object passes the list's selectors; parses it only
+ * when there are selectors. */
+static bool stored_selected(const struct list_params *p,
+			    const struct resource_type *t,
+			    const struct object *o)
+{
+	json_t *obj;
+	bool ok;
+
+	if (!p->labels && !p->fields)
+		return true;
+	obj = api_render(t, o);
+	ok = object_selected(p, t, obj);
+	json_decref(obj);
+	return ok;
+}
+
+/* Built-in types are stored exactly as clients see them, so their lists are
+ * the stored texts joined, without parsing and printing each item again. */
+static void respond_list_raw(struct api_response *resp,
+			     const struct resource_type *t, json_t *meta,
+			     struct object **page, size_t n)
+{
+	char api_version[256];
+	char *md = json_dumps(meta, JSON_COMPACT);
+	size_t total = 256 + strlen(md);
+
+	for (size_t i = 0; i < n; i++)
+		total += page[i]->len + 1;
+	resource_type_api_version(t, api_version, sizeof(api_version));
+	resp->code = 200;
+	free(resp->content_type);
+	resp->content_type = xstrdup("application/json");
+	buf_reset(&resp->body);
+	buf_reserve(&resp->body, total);
+	buf_printf(&resp->body,
+		   "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":%s,"
+		   "\"items\":[",
+		   t->list_kind, api_version, md);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&resp->body, ',');
+		buf_append(&resp->body, page[i]->json, page[i]->len);
+	}
+	buf_puts(&resp->body, "]}\n");
+	free(md);
+	json_decref(meta);
+}
+
+static void respond_list_json(const struct api_request *req,
+			      struct api_response *resp,
+			      const struct resource_type *t, json_t *meta,
+			      struct object **page, size_t n)
+{
+	json_t *items = json_array();
+	char api_version[256];
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, api_render(t, page[i]));
+	if (api_wants_table(req)) {
+		api_respond_json(
+			resp, 200,
+			table_build(t->group, t->resource, t->printer_columns,
+				    items, meta, true, time(NULL)),
+			"application/json;as=Table;v=v1;g=meta.k8s.io");
+		json_decref(items);
+		json_decref(meta);
+		return;
+	}
+	resource_type_api_version(t, api_version, sizeof(api_version));
+	api_respond_json(resp, 200,
+			 json_pack("{s:s,s:s,s:o,s:o}", "kind", t->list_kind,
+				   "apiVersion", api_version, "metadata", meta,
+				   "items", items),
+			 NULL);
+}
+
 static void handle_list(struct devcluster *dc, const struct api_request *req,
 			struct route *rt, struct api_response *resp)
 {
+	const struct resource_type *t = rt->type;
 	struct list_params p;
 	json_t *err = parse_list_params(dc, req, rt, false, &p);
-	struct object **objs = NULL;
+	struct object **objs = NULL, **page;
 	size_t n = 0, taken = 0, i;
 	uint64_t at;
-	json_t *items, *meta, *list;
+	json_t *meta;
 	char rvtext[32];
-	const char *last_key = NULL;
 
 	if (err) {
 		api_respond_status(resp, err);
 		return;
 	}
 	at = p.at ? p.at : dc->store.rv;
-	if (store_list(&dc->store, rt->type->coll, rt->ns, p.at ? p.at : 0,
-		       p.after, &objs, &n)) {
+	if (store_list(&dc->store, t->coll, rt->ns, p.at ? p.at : 0, p.after,
+		       &objs, &n)) {
 		api_respond_status(resp,
 				   status_expired(p.after ? expired_continue_msg
 							  : "too old resource "
@@ -593,33 +670,21 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 		list_params_release(&p);
 		return;
 	}
-	items = json_array();
+	page = xcalloc(n ? n : 1, sizeof(*page));
 	for (i = 0; i < n; i++) {
-		json_t *obj;
-
 		if (p.limit && taken == (size_t)p.limit)
 			break;
-		obj = api_render(rt->type, objs[i]);
-		if (!object_selected(&p, rt->type, obj)) {
-			json_decref(obj);
-			continue;
-		}
-		json_array_append_new(items, obj);
-		last_key = objs[i]->key;
-		taken++;
+		if (stored_selected(&p, t, objs[i]))
+			page[taken++] = objs[i];
 	}
 	meta = json_object();
 	snprintf(rvtext, sizeof(rvtext), "%llu", (unsigned long long)at);
 	json_object_set_new(meta, "resourceVersion", json_string(rvtext));
 	/* more pages only when a later object would be selected too */
-	for (; i < n && last_key; i++) {
-		json_t *obj = api_render(rt->type, objs[i]);
-		bool more = object_selected(&p, rt->type, obj);
-
-		json_decref(obj);
-		if (!more)
+	for (; i < n && taken; i++) {
+		if (!stored_selected(&p, t, objs[i]))
 			continue;
-		char *tok = encode_continue(at, last_key);
+		char *tok = encode_continue(at, page[taken - 1]->key);
 
 		json_object_set_new(meta, "continue", json_string(tok));
 		free(tok);
@@ -628,25 +693,11 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 					    json_integer((json_int_t)(n - i)));
 		break;
 	}
-	if (api_wants_table(req)) {
-		api_respond_json(
-			resp, 200,
-			table_build(rt->type->group, rt->type->resource,
-				    rt->type->printer_columns, items, meta,
-				    true, time(NULL)),
-			"application/json;as=Table;v=v1;g=meta.k8s.io");
-		json_decref(items);
-		json_decref(meta);
-	} else {
-		char api_version[256];
-
-		resource_type_api_version(rt->type, api_version,
-					  sizeof(api_version));
-		list = json_pack("{s:s,s:s,s:o,s:o}", "kind",
-				 rt->type->list_kind, "apiVersion", api_version,
-				 "metadata", meta, "items", items);
-		api_respond_json(resp, 200, list, NULL);
-	}
+	if (!api_wants_table(req) && t->view == VIEW_PLAIN && !t->is_custom)
+		respond_list_raw(resp, t, meta, page, taken);
+	else
+		respond_list_json(req, resp, t, meta, page, taken);
+	free(page);
 	store_list_free(objs, n);
 	list_params_release(&p);
 }

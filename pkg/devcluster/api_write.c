@@ -488,7 +488,12 @@ static void commit(struct write_ctx *w, json_t *obj, const json_t *old,
 
 /* ---- create ---- */
 
-static void do_create(struct write_ctx *w, json_t *obj)
+/*
+ * Creates `obj` (taking the reference). An apply that creates passes
+ * `applied`: its managedFields already record the Apply operation, which
+ * must not be turned into an Update entry.
+ */
+static void do_create(struct write_ctx *w, json_t *obj, bool applied)
 {
 	json_t *meta = meta_of(obj);
 	const char *ns = meta_string(obj, "namespace");
@@ -534,8 +539,9 @@ static void do_create(struct write_ctx *w, json_t *obj)
 	}
 	if (strcmp(w->rt->type->resource, "customresourcedefinitions") == 0)
 		crd_prepare(obj, true);
-	ssa_track_update(obj, NULL, w->manager, w->rt->type->schema,
-			 w->api_version, NULL, w->now);
+	if (!applied)
+		ssa_track_update(obj, NULL, w->manager, w->rt->type->schema,
+				 w->api_version, NULL, w->now);
 	commit(w, json_incref(obj), NULL, 201);
 out:
 	free(generated);
@@ -721,7 +727,7 @@ static void do_apply(struct write_ctx *w, json_t *applied, struct object *o)
 	json_decref(causes);
 	json_object_set_new(meta_of(out), "name", json_string(w->rt->name));
 	if (!o) {
-		do_create(w, out);
+		do_create(w, out, true);
 		goto out;
 	}
 	st = check_rv(w, applied, o, false);
@@ -1297,7 +1303,12 @@ void api_handle_write(struct devcluster *dc, const struct api_request *req,
 		api_respond_status(resp, st);
 		goto out;
 	}
-	if (req->method == HTTP_POST && !rt->name) {
+	if (rt->type->namespaced && !rt->ns && !rt->name &&
+	    (req->method == HTTP_POST || req->method == HTTP_DELETE)) {
+		/* The all-namespaces path of a namespaced resource serves only
+		 * list and watch, as kube-apiserver registers it. */
+		api_respond_status(resp, status_method_not_allowed());
+	} else if (req->method == HTTP_POST && !rt->name) {
 		if (!body_media_ok(&w, &yaml))
 			goto out;
 		obj = decode_body(&w, yaml, &st);
@@ -1308,7 +1319,7 @@ void api_handle_write(struct devcluster *dc, const struct api_request *req,
 		if (!obj)
 			api_respond_status(resp, st);
 		else
-			do_create(&w, obj);
+			do_create(&w, obj, false);
 	} else if (req->method == HTTP_PUT && rt->name) {
 		if (!body_media_ok(&w, &yaml))
 			goto out;

@@ -96,13 +96,11 @@ static int rule_set_rate(struct fault_rule *r, double rate, const char *path,
 	return 0;
 }
 
-/* Requires the code to be set already: Retry-After is for 429 only. */
+/* Any code may carry Retry-After: 429 always does (1 s by default), and
+ * proxies and overloaded servers send it with 500 and 503 too. */
 static int rule_set_retry(struct fault_rule *r, long long secs,
 			  const char *path, char *errbuf, size_t errlen)
 {
-	if (r->code != 429)
-		return err_set(errbuf, errlen, ERR_INVAL,
-			       "%s: only allowed with code 429", path);
 	if (secs < 1 || secs > FAULTS_MAX_RETRY)
 		return err_set(errbuf, errlen, ERR_INVAL,
 			       "%s: must be an integer from 1 to %d", path,

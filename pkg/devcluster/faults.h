@@ -19,7 +19,7 @@
  * 6th ... matching request, rate 0.25 the 4th, 8th ...
  *
  * Invariants: at most FAULTS_MAX_RULES rules; every rule is valid (code 500,
- * 503 or 429; 0 < rate <= 1; retry_after 1..3600 for 429 and 0 otherwise);
+ * 503 or 429; 0 < rate <= 1; retry_after 0..3600, never 0 for 429);
  * latency_ms 0..60000; drop_every 0..86400. A parse error never changes the
  * state: every setter validates everything before it writes.
  *
@@ -54,7 +54,7 @@ struct fault_rule {
 	int code;	   /* 500, 503 or 429 */
 	double rate;	   /* 0 < rate <= 1 */
 	unsigned verbs;	   /* bit set over the verb table; 0 = every verb */
-	int retry_after;   /* seconds, 429 only (1..3600); 0 otherwise */
+	int retry_after;   /* seconds (1..3600); 0: no Retry-After (not 429) */
 	double acc;	   /* accumulator of the deterministic selection */
 	size_t nresources; /* 0 = every resource */
 	struct fault_resource resources[FAULTS_MAX_LIST];
@@ -72,7 +72,7 @@ struct faults {
 /* What to do with one request. */
 struct fault_decision {
 	int code;	 /* HTTP status to fail with; 0 = serve normally */
-	int retry_after; /* Retry-After seconds when code is 429, else 0 */
+	int retry_after; /* Retry-After seconds; 0: no header */
 	int delay_ms;	 /* answer this much later (also when failing) */
 };
 

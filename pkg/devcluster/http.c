@@ -199,14 +199,22 @@ static bool is_admin(const struct api_request *req)
 /* An injected error reply for `code` (500, 503 or 429). */
 static json_t *fault_status(int code, int retry_after)
 {
+	json_t *st;
+
 	if (code == 429)
 		return status_too_many(retry_after);
 	if (code == 503)
-		return status_new(503, "ServiceUnavailable",
-				  "the server is currently unable to handle "
-				  "the request (injected fault)",
-				  NULL, NULL, NULL, NULL);
-	return status_internal("injected fault");
+		st = status_new(503, "ServiceUnavailable",
+				"the server is currently unable to handle "
+				"the request (injected fault)",
+				NULL, NULL, NULL, NULL);
+	else
+		st = status_internal("injected fault");
+	if (retry_after > 0)
+		json_object_set_new(st, "details",
+				    json_pack("{s:i}", "retryAfterSeconds",
+					      retry_after));
+	return st;
 }
 
 /* Handles the request, subject to the injected faults. */

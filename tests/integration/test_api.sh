@@ -184,4 +184,9 @@ lease='{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":
 r=$(api POST /apis/coordination.k8s.io/v1/namespaces/default/leases "$lease")
 check_eq "Lease MicroTime round-trips" "2026-11-27T10:00:00.123456Z" "$(body_of "$r" | jq -r .spec.renewTime)"
 
+# The all-namespaces path of a namespaced resource serves only reads.
+r=$(api POST /api/v1/configmaps '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default"}}')
+check_eq "POST to the all-namespaces collection is 405 MethodNotAllowed" "405 MethodNotAllowed" \
+	"$(code_of "$r") $(body_of "$r" | jq -r .reason)"
+
 finish

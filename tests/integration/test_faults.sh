@@ -84,8 +84,8 @@ bad "the failing rule's index is named" '{"errors":[{"code":500,"rate":1},{"code
 bad "rate 0 rejected" '{"errors":[{"code":500,"rate":0}]}' \
 	"errors[0].rate: must be a number greater than 0 and at most 1, got 0"
 bad "missing rate" '{"errors":[{"code":500}]}' "errors[0].rate: required"
-bad "retryAfterSeconds only with 429" '{"errors":[{"code":503,"rate":1,"retryAfterSeconds":2}]}' \
-	"errors[0].retryAfterSeconds: only allowed with code 429"
+bad "retryAfterSeconds in range" '{"errors":[{"code":503,"rate":1,"retryAfterSeconds":0}]}' \
+	"errors[0].retryAfterSeconds: must be an integer from 1 to 3600"
 bad "unknown verb" '{"errors":[{"code":503,"rate":1,"verbs":["list","fetch"]}]}' \
 	'errors[0].verbs[1]: unknown verb "fetch"'
 bad "unknown top-level field" '{"latency":5}' 'unknown field "latency"'
@@ -334,7 +334,7 @@ badflag() { # badflag NAME NEEDLE FLAGS...
 }
 badflag "--fault-error 404:1" '--fault-error "404:1": code: must be 500, 503 or 429' --fault-error 404:1
 badflag "--fault-error 503:2" '--fault-error "503:2": rate' --fault-error 503:2
-badflag "--fault-error retry on 503" 'retry-after: only allowed with code 429' --fault-error 503:1:get:pods:5
+badflag "--fault-error retry 0" 'retry-after: must be an integer from 1 to 3600' --fault-error 503:1:get:pods:0
 badflag "--fault-latency 2x" '--fault-latency: invalid duration "2x"' --fault-latency 2x
 badflag "--fault-latency 61s" '--fault-latency: must be at most 60s' --fault-latency 61s
 badflag "--fault-drop-watches-every -1" '--fault-drop-watches-every' --fault-drop-watches-every -1

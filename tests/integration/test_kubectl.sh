@@ -157,4 +157,18 @@ check "delete the CRD" kc delete crd widgets.test.knit.dev --timeout=30s
 out=$(kc get widgets -A 2>&1)
 check "its resource is no longer served" grep -Eq "doesn't have a resource type|could not find the requested resource" <<<"$out"
 
+# An apply that creates the object records an Apply entry, so the same
+# manager applying again owns its fields and does not conflict with itself.
+cm='apiVersion: v1
+kind: ConfigMap
+metadata: {name: ssa-twice}
+data: {a: "1"}'
+out=$(echo "$cm" | kc apply --server-side -f - 2>&1)
+check_eq "server-side apply creates a ConfigMap" "configmap/ssa-twice serverside-applied" "$out"
+check_eq "the creating apply is recorded as operation Apply" "kubectl Apply" \
+	"$(kc get cm ssa-twice -o jsonpath='{.metadata.managedFields[0].manager} {.metadata.managedFields[0].operation}')"
+out=$(echo "$cm" | sed 's/"1"/"2"/' | kc apply --server-side -f - 2>&1)
+check_eq "the same manager applies again without conflict" "configmap/ssa-twice serverside-applied" "$out"
+check_eq "and its value is set" "2" "$(kc get cm ssa-twice -o jsonpath='{.data.a}')"
+
 finish

@@ -1,0 +1,828 @@
+/*
+ * client: the Kubernetes REST client (contracts in client.h).
+ *
+ * Layers: transport.c does one HTTP exchange (TLS, pooled connections,
+ * timeouts, caps); this file adds what makes it a Kubernetes client: the
+ * rate-limit token, the Authorization header, retries (Retry-After on 429
+ * and 5xx, one retry on 401 with a fresh credential), the mapping of
+ * answers to error codes with client-go's messages, paths and query
+ * strings, and the typed verbs on top of kube_request().
+ */
+#include "kube/client.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "kube/auth.h"
+#include "kube/client_internal.h"
+#include "kube/ratelimit.h"
+#include "kube/transport.h"
+#include "util/alloc.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define DEFAULT_QPS	   50.0
+#define DEFAULT_BURST	   100
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_RETRIES	   10
+#define DEFAULT_MAX_BODY   ((size_t)256 << 20)
+#define DEFAULT_PAGE	   500
+#define RETRY_AFTER_CAP	   60
+#define UNSTRUCTURED_MAX   2048 /* client-go maxUnstructuredResponseTextBytes */
+
+const struct kube_resource KUBE_CONFIGMAPS = {"", "v1", "configmaps",
+					      "ConfigMap", true};
+const struct kube_resource KUBE_DEPLOYMENTS = {"apps", "v1", "deployments",
+					       "Deployment", true};
+const struct kube_resource KUBE_EVENTS = {"", "v1", "events", "Event", true};
+const struct kube_resource KUBE_LEASES = {"coordination.k8s.io", "v1", "leases",
+					  "Lease", true};
+const struct kube_resource KUBE_NAMESPACES = {"", "v1", "namespaces",
+					      "Namespace", false};
+const struct kube_resource KUBE_PODS = {"", "v1", "pods", "Pod", true};
+const struct kube_resource KUBE_REPLICASETS = {"apps", "v1", "replicasets",
+					       "ReplicaSet", true};
+const struct kube_resource KUBE_SECRETS = {"", "v1", "secrets", "Secret", true};
+const struct kube_resource KUBE_SERVICES = {"", "v1", "services", "Service",
+					    true};
+
+struct kube_client {
+	const struct kube_config *cfg;
+	struct transport *tr;
+	struct kube_auth *auth;
+	struct ratelimit rl;
+	long timeout_ms;
+	int max_retries;
+	size_t max_body;
+};
+
+/* ---- Errors ---- */
+
+void kube_error_release(struct kube_error *e)
+{
+	if (!e)
+		return;
+	json_decref(e->status);
+	memset(e, 0, sizeof(*e));
+	e->retry_after = -1;
+}
+
+/* Fills `err` (when non-NULL) with a failure that has no Status. */
+static int error_set(struct kube_error *err, int code, long http_status,
+		     const char *message)
+{
+	if (!err)
+		return code;
+	kube_error_release(err);
+	err->code = code;
+	err->http_status = http_status;
+	snprintf(err->message, sizeof(err->message), "%s",
+		 message && message[0] ? message : err_str(code));
+	return code;
+}
+
+int kube_error_code(long http_status, const char *reason, const char *method)
+{
+	bool exists;
+
+	switch (http_status) {
+	case 400:
+		return ERR_BADREQUEST;
+	case 401:
+		return ERR_UNAUTHORIZED;
+	case 403:
+		return ERR_FORBIDDEN;
+	case 404:
+		return ERR_NOTFOUND;
+	case 405:
+	case 406:
+	case 415:
+		return ERR_UNSUPPORTED;
+	case 409:
+		exists = reason && reason[0]
+				 ? strcmp(reason, "AlreadyExists") == 0
+				 : method && strcmp(method, "POST") == 0;
+		return exists ? ERR_EXISTS : ERR_CONFLICT;
+	case 410:
+		return ERR_GONE;
+	case 413:
+		return ERR_TOOBIG;
+	case 422:
+		return ERR_INVAL;
+	case 429:
+		return ERR_TOOMANY;
+	case 504:
+		return ERR_TIMEOUT;
+	default:
+		break;
+	}
+	if (http_status >= 400 && http_status < 500)
+		return ERR_BADREQUEST;
+	return ERR_INTERNAL;
+}
+
+/* Appends `s` quoted as Go's %q does (for the 5xx generic message). */
+static void quote_go(struct buf *b, const char *s, size_t len)
+{
+	buf_putc(b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch == '\n')
+			buf_puts(b, "\\n");
+		else if (ch == '\t')
+			buf_puts(b, "\\t");
+		else if (ch == '\r')
+			buf_puts(b, "\\r");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_printf(b, "\\x%02x", ch);
+		else
+			buf_putc(b, (char)ch);
+	}
+	buf_putc(b, '"');
+}
+
+/* client-go NewGenericServerResponse: reason and message by status. */
+static void generic_message(long status, const char *method,
+			    const char *server_msg, size_t msg_len,
+			    const char **reason, struct buf *msg)
+{
+	static const struct {
+		long status;
+		const char *reason, *message;
+	} table[] = {
+		{400, "BadRequest",
+		 "the server rejected our request for an unknown reason"},
+		{401, "Unauthorized",
+		 "the server has asked for the client to provide credentials"},
+		{404, "NotFound",
+		 "the server could not find the requested resource"},
+		{405, "MethodNotAllowed",
+		 "the server does not allow this "
+		 "method on the requested resource"},
+		{422, "Invalid",
+		 "the server rejected our request due to an "
+		 "error in our request"},
+		{429, "TooManyRequests",
+		 "the server has received too many requests and has asked us "
+		 "to try again later"},
+		{503, "ServiceUnavailable",
+		 "the server is currently unable to handle the request"},
+		{504, "Timeout",
+		 "the server was unable to return a response in the time "
+		 "allotted, but may still be processing the request"},
+	};
+
+	*reason = "";
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (table[i].status == status) {
+			*reason = table[i].reason;
+			buf_puts(msg, table[i].message);
+			return;
+		}
+	}
+	if (status == 409) {
+		*reason = method && strcmp(method, "POST") == 0
+				  ? "AlreadyExists"
+				  : "Conflict";
+		buf_puts(msg, "the server reported a conflict");
+	} else if (status == 403 || status == 406 || status == 415) {
+		*reason = status == 403	  ? "Forbidden"
+			  : status == 406 ? "NotAcceptable"
+					  : "UnsupportedMediaType";
+		buf_append(msg, server_msg, msg_len);
+	} else if (status >= 500) {
+		*reason = "InternalError";
+		buf_puts(msg, "an error on the server (");
+		quote_go(msg, server_msg, msg_len);
+		buf_puts(msg, ") has prevented the request from succeeding");
+	} else {
+		buf_printf(msg,
+			   "the server responded with the status code %ld "
+			   "but did not return more information",
+			   status);
+	}
+}
+
+/* Fills err from a Status object (borrowed); false when it is not one. */
+static bool error_from_status(json_t *st, long http_status, const char *method,
+			      long retry_after, struct kube_error *err)
+{
+	const char *kind = json_string_value(json_object_get(st, "kind"));
+	const char *reason = json_string_value(json_object_get(st, "reason"));
+	const char *msg = json_string_value(json_object_get(st, "message"));
+	json_t *ra;
+
+	if (!kind || strcmp(kind, "Status") != 0)
+		return false;
+	ra = json_object_get(json_object_get(st, "details"),
+			     "retryAfterSeconds");
+	err->code = kube_error_code(http_status, reason, method);
+	err->http_status = http_status;
+	snprintf(err->reason, sizeof(err->reason), "%s", reason ? reason : "");
+	snprintf(err->message, sizeof(err->message), "%s",
+		 msg && msg[0] ? msg : err_str(err->code));
+	err->retry_after = retry_after >= 0	 ? retry_after
+			   : json_is_integer(ra) ? (long)json_integer_value(ra)
+						 : -1;
+	err->status = json_incref(st);
+	return true;
+}
+
+int kube_error_from_response(long http_status, const char *method,
+			     const char *content_type, const char *body,
+			     size_t len, long retry_after,
+			     struct kube_error *err)
+{
+	struct kube_error local = KUBE_ERROR_INIT;
+	struct kube_error *e = err ? err : &local;
+	json_t *st = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *server_msg = "unknown", *reason;
+	size_t msg_len = 7;
+	struct buf msg;
+	int code;
+
+	kube_error_release(e);
+	if (st && error_from_status(st, http_status, method, retry_after, e))
+		goto out;
+	if (content_type && strncasecmp(content_type, "text/", 5) == 0) {
+		server_msg = body ? body : "";
+		msg_len = len > UNSTRUCTURED_MAX ? UNSTRUCTURED_MAX : len;
+		while (msg_len > 0 && isspace((unsigned char)*server_msg)) {
+			server_msg++;
+			msg_len--;
+		}
+		while (msg_len > 0 &&
+		       isspace((unsigned char)server_msg[msg_len - 1]))
+			msg_len--;
+	}
+	buf_init(&msg, 4 * UNSTRUCTURED_MAX + 1024);
+	generic_message(http_status, method, server_msg, msg_len, &reason,
+			&msg);
+	e->code = kube_error_code(http_status, reason, method);
+	e->http_status = http_status;
+	e->retry_after = retry_after;
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	snprintf(e->message, sizeof(e->message), "%s",
+		 msg.len ? msg.data : err_str(e->code));
+	buf_release(&msg);
+out:
+	json_decref(st);
+	code = e->code;
+	kube_error_release(&local);
+	return code;
+}
+
+/* ---- Paths and queries ---- */
+
+char *kube_path(const struct kube_resource *r, const char *ns, const char *name,
+		const char *subresource)
+{
+	struct buf b;
+
+	buf_init(&b, BUF_UNLIMITED);
+	if (r->group && r->group[0])
+		buf_printf(&b, "/apis/%s/%s", r->group, r->version);
+	else
+		buf_printf(&b, "/api/%s", r->version);
+	if (r->namespaced && ns && ns[0])
+		buf_printf(&b, "/namespaces/%s", ns);
+	buf_printf(&b, "/%s", r->plural);
+	if (name && name[0]) {
+		buf_printf(&b, "/%s", name);
+		if (subresource && subresource[0])
+			buf_printf(&b, "/%s", subresource);
+	}
+	return buf_detach(&b, NULL);
+}
+
+void kube_query_add(struct buf *q, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (!value || !value[0])
+		return;
+	buf_printf(q, "%c%s=", memchr(q->data, '?', q->len) ? '&' : '?', key);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~') {
+			buf_putc(q, (char)*p);
+		} else {
+			buf_putc(q, '%');
+			buf_putc(q, hex[*p >> 4]);
+			buf_putc(q, hex[*p & 15]);
+		}
+	}
+}
+
+char *kube_list_path(const struct kube_resource *r, const char *ns,
+		     const struct kube_list_options *opt)
+{
+	char *path = kube_path(r, ns, NULL, NULL);
+	char limit[32];
+	struct buf b;
+
+	if (!opt)
+		return path;
+	buf_init(&b, BUF_UNLIMITED);
+	buf_puts(&b, path);
+	free(path);
+	kube_query_add(&b, "labelSelector", opt->label_selector);
+	kube_query_add(&b, "fieldSelector", opt->field_selector);
+	kube_query_add(&b, "resourceVersion", opt->resource_version);
+	if (opt->limit > 0) {
+		snprintf(limit, sizeof(limit), "%ld", opt->limit);
+		kube_query_add(&b, "limit", limit);
+	}
+	kube_query_add(&b, "continue", opt->continue_token);
+	return buf_detach(&b, NULL);
+}
+
+char *kube_write_path(const struct kube_resource *r, const char *ns,
+		      const char *name, const char *subresource,
+		      const struct kube_write_options *opt, bool apply)
+{
+	char *path = kube_path(r, ns, name, subresource);
+	struct buf b;
+
+	if (!opt)
+		return path;
+	buf_init(&b, BUF_UNLIMITED);
+	buf_puts(&b, path);
+	free(path);
+	kube_query_add(&b, "fieldManager", opt->field_manager);
+	if (apply && opt->force)
+		kube_query_add(&b, "force", "true");
+	if (opt->dry_run)
+		kube_query_add(&b, "dryRun", "All");
+	return buf_detach(&b, NULL);
+}
+
+json_t *kube_delete_options_json(const struct kube_delete_options *opt)
+{
+	json_t *o = json_pack("{s:s, s:s}", "kind", "DeleteOptions",
+			      "apiVersion", "v1");
+	json_t *pre;
+
+	if (!opt)
+		return o;
+	if (opt->propagation && opt->propagation[0])
+		json_object_set_new(o, "propagationPolicy",
+				    json_string(opt->propagation));
+	if (opt->grace_period >= 0)
+		json_object_set_new(o, "gracePeriodSeconds",
+				    json_integer(opt->grace_period));
+	if ((opt->uid && opt->uid[0]) ||
+	    (opt->resource_version && opt->resource_version[0])) {
+		pre = json_object();
+		if (opt->uid && opt->uid[0])
+			json_object_set_new(pre, "uid", json_string(opt->uid));
+		if (opt->resource_version && opt->resource_version[0])
+			json_object_set_new(pre, "resourceVersion",
+					    json_string(opt->resource_version));
+		json_object_set_new(o, "preconditions", pre);
+	}
+	return o;
+}
+
+/* ---- Client lifecycle ---- */
+
+int kube_client_new(const struct kube_config *cfg,
+		    const struct kube_client_options *opt,
+		    struct kube_client **out, char *errbuf, size_t errlen)
+{
+	struct kube_client_options o = {0};
+	struct kube_client *c;
+	char *ua;
+	int rc;
+
+	*out = NULL;
+	if (opt)
+		o = *opt;
+	ua = o.component && o.component[0]
+		     ? xasprintf("knit/%s (linux) %s", KNIT_VERSION,
+				 o.component)
+		     : xasprintf("knit/%s (linux)", KNIT_VERSION);
+	c = xcalloc(1, sizeof(*c));
+	rc = transport_new(cfg, ua, &c->tr, errbuf, errlen);
+	free(ua);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	c->cfg = cfg;
+	c->auth = kube_auth_new(cfg);
+	ratelimit_init(&c->rl, o.qps == 0 ? DEFAULT_QPS : o.qps,
+		       o.burst == 0 ? DEFAULT_BURST : o.burst);
+	c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->max_retries = o.max_retries == 0  ? DEFAULT_RETRIES
+			 : o.max_retries < 0 ? 0
+					     : o.max_retries;
+	c->max_body = o.max_body ? o.max_body : DEFAULT_MAX_BODY;
+	*out = c;
+	return 0;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+	if (!c)
+		return;
+	transport_free(c->tr);
+	kube_auth_free(c->auth);
+	ratelimit_release(&c->rl);
+	free(c);
+}
+
+const struct kube_config *kube_client_config(const struct kube_client *c)
+{
+	return c->cfg;
+}
+
+void kube_response_release(struct kube_response *r)
+{
+	if (!r)
+		return;
+	free(r->body);
+	free(r->content_type);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- The request loop ---- */
+
+/* Sleeps `secs` seconds, waking early when *cancel becomes nonzero. */
+static void sleep_cancellable(long secs, const atomic_int *cancel)
+{
+	struct timespec step = {0, 200 * 1000 * 1000};
+
+	for (long i = 0; i < secs * 5; i++) {
+		if (cancel && atomic_load(cancel))
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
+/* Whether an answer may be retried, and after how long (seconds). */
+static bool should_retry(const struct kube_client *c,
+			 const struct transport_result *res, int retries,
+			 long *wait)
+{
+	long s = res->http_status;
+
+	if (s != 429 && s < 500)
+		return false;
+	if (res->retry_after < 0 || retries >= c->max_retries)
+		return false;
+	*wait = res->retry_after > RETRY_AFTER_CAP ? RETRY_AFTER_CAP
+						   : res->retry_after;
+	return true;
+}
+
+/*
+ * Runs `req` with rate limiting, auth and retries until a final answer.
+ * Returns 0 for a 2xx answer (or a cancelled stream) with `res` holding
+ * it, else the code with `err` filled.
+ */
+static int exchange(struct kube_client *c, struct transport_request *req,
+		    struct transport_result *res, struct kube_error *err)
+{
+	char msg[512] = "";
+	char *auth = NULL;
+	bool auth_retried = false;
+	int retries = 0, rc;
+	long wait;
+
+	for (;;) {
+		ratelimit_wait(&c->rl);
+		free(auth);
+		auth = NULL;
+		rc = kube_auth_header(c->auth, &auth, msg, sizeof(msg));
+		if (rc) {
+			error_set(err, rc, 0, msg);
+			break;
+		}
+		req->auth_header = auth;
+		rc = transport_do(c->tr, req, res);
+		if (rc) {
+			error_set(err, rc, 0, res->message);
+			break;
+		}
+		if (req->cancel && atomic_load(req->cancel))
+			break;
+		if (res->http_status >= 200 && res->http_status < 300)
+			break;
+		if (res->http_status == 401 && auth && !auth_retried &&
+		    kube_auth_invalidate(c->auth, auth) == 1) {
+			auth_retried = true;
+			continue;
+		}
+		if (should_retry(c, res, retries, &wait)) {
+			retries++;
+			LOG_INFOF("retrying request",
+				  "method=%s path=%s "
+				  "status=%ld retry_after=%ld attempt=%d",
+				  req->method, req->path, res->http_status,
+				  wait, retries);
+			sleep_cancellable(wait, req->cancel);
+			continue;
+		}
+		rc = kube_error_from_response(
+			res->http_status, req->method, res->content_type,
+			res->body.data, res->body.len, res->retry_after, err);
+		break;
+	}
+	free(auth);
+	return rc;
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path,
+		 const char *content_type, const char *body, size_t body_len,
+		 struct kube_response *resp, struct kube_error *err)
+{
+	struct transport_request req = {
+		.method = method,
+		.path = path,
+		.content_type = body ? content_type : NULL,
+		.body = body,
+		.body_len = body_len,
+		.timeout_ms = c->timeout_ms,
+		.max_body = c->max_body,
+	};
+	struct transport_result res;
+	int rc;
+
+	transport_result_init(&res);
+	rc = exchange(c, &req, &res, err);
+	if (rc == 0 && resp) {
+		resp->http_status = res.http_status;
+		resp->body = buf_detach(&res.body, &resp->len);
+		resp->content_type = res.content_type;
+		res.content_type = NULL;
+	}
+	transport_result_release(&res);
+	return rc;
+}
+
+int kube_stream(struct kube_client *c, const char *path, kube_stream_fn fn,
+		void *ud, const atomic_int *cancel, long idle_timeout_ms,
+		struct kube_error *err)
+{
+	struct transport_request req = {
+		.method = "GET",
+		.path = path,
+		.idle_timeout_ms = idle_timeout_ms,
+		.cancel = cancel,
+		.max_body = c->max_body,
+		.stream = fn,
+		.stream_ud = ud,
+	};
+	struct transport_result res;
+	int rc;
+
+	transport_result_init(&res);
+	rc = exchange(c, &req, &res, err);
+	transport_result_release(&res);
+	return rc;
+}
+
+/* ---- Typed verbs ---- */
+
+/* Sends a request whose 2xx body is an object returned in *out. */
+static int request_json(struct kube_client *c, const char *method,
+			const char *path, const char *content_type,
+			json_t *body_obj, json_t **out, struct kube_error *err)
+{
+	struct kube_response resp = {0};
+	char *body = NULL;
+	json_error_t jerr;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (body_obj)
+		body = json_dumps(body_obj, JSON_COMPACT);
+	if (body_obj && !body) {
+		rc = error_set(err, ERR_INVAL, 0, "body is not serialisable");
+		goto out;
+	}
+	rc = kube_request(c, method, path, content_type, body,
+			  body ? strlen(body) : 0, out ? &resp : NULL, err);
+	if (rc || !out)
+		goto out;
+	*out = json_loadb(resp.body, resp.len, 0, &jerr);
+	if (!*out) {
+		char m[300];
+
+		snprintf(m, sizeof(m), "%s %s: response is not JSON: %s",
+			 method, path, jerr.text);
+		rc = error_set(err, ERR_PARSE, resp.http_status, m);
+	}
+out:
+	kube_response_release(&resp);
+	free(body);
+	return rc;
+}
+
+int kube_get(struct kube_client *c, const struct kube_resource *r,
+	     const char *ns, const char *name, json_t **out,
+	     struct kube_error *err)
+{
+	char *path;
+	int rc;
+
+	if (!name || !name[0])
+		return error_set(err, ERR_INVAL, 0,
+				 "resource name may not be empty");
+	path = kube_path(r, ns, name, NULL);
+	rc = request_json(c, "GET", path, NULL, NULL, out, err);
+	free(path);
+	return rc;
+}
+
+int kube_list(struct kube_client *c, const struct kube_resource *r,
+	      const char *ns, const struct kube_list_options *opt, json_t **out,
+	      struct kube_error *err)
+{
+	char *path = kube_list_path(r, ns, opt);
+	int rc = request_json(c, "GET", path, NULL, NULL, out, err);
+
+	free(path);
+	return rc;
+}
+
+int kube_list_each(struct kube_client *c, const struct kube_resource *r,
+		   const char *ns, const struct kube_list_options *opt,
+		   kube_item_fn fn, void *data, char **rv,
+		   struct kube_error *err)
+{
+	struct kube_list_options o = {0};
+	json_t *page = NULL, *item, *meta;
+	char *token = NULL;
+	const char *next;
+	size_t i;
+	int rc;
+
+	if (rv)
+		*rv = NULL;
+	if (opt)
+		o = *opt;
+	if (o.limit <= 0)
+		o.limit = DEFAULT_PAGE;
+	for (;;) {
+		rc = kube_list(c, r, ns, &o, &page, err);
+		if (rc)
+			break;
+		json_array_foreach(json_object_get(page, "items"), i, item)
+		{
+			rc = fn(item, data);
+			if (rc)
+				goto out;
+		}
+		meta = json_object_get(page, "metadata");
+		next = json_string_value(json_object_get(meta, "continue"));
+		if (!next || !next[0]) {
+			const char *v = json_string_value(
+				json_object_get(meta, "resourceVersion"));
+			if (rv)
+				*rv = xstrdup(v ? v : "");
+			break;
+		}
+		free(token);
+		token = xstrdup(next);
+		o.continue_token = token;
+		o.resource_version = NULL; /* not allowed with continue */
+		json_decref(page);
+		page = NULL;
+	}
+out:
+	json_decref(page);
+	free(token);
+	return rc;
+}
+
+/*
+ * The namespace to write to: the argument, else the object's own, else the
+ * config's (as kubectl does).
+ */
+static const char *write_ns(const struct kube_client *c,
+			    const struct kube_resource *r, const char *ns,
+			    json_t *obj)
+{
+	const char *own;
+
+	if (!r->namespaced || (ns && ns[0]))
+		return ns;
+	own = json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	return own && own[0] ? own : c->cfg->namespace;
+}
+
+int kube_create(struct kube_client *c, const struct kube_resource *r,
+		const char *ns, json_t *obj,
+		const struct kube_write_options *opt, json_t **out,
+		struct kube_error *err)
+{
+	char *path = kube_write_path(r, write_ns(c, r, ns, obj), NULL, NULL,
+				     opt, false);
+	int rc = request_json(c, "POST", path, "application/json", obj, out,
+			      err);
+
+	free(path);
+	return rc;
+}
+
+static int put_object(struct kube_client *c, const struct kube_resource *r,
+		      const char *ns, json_t *obj, const char *subresource,
+		      const struct kube_write_options *opt, json_t **out,
+		      struct kube_error *err)
+{
+	const char *name = json_string_value(
+		json_object_get(json_object_get(obj, "metadata"), "name"));
+	char *path;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!name || !name[0])
+		return error_set(err, ERR_INVAL, 0,
+				 "object has no metadata.name");
+	path = kube_write_path(r, write_ns(c, r, ns, obj), name, subresource,
+			       opt, false);
+	rc = request_json(c, "PUT", path, "application/json", obj, out, err);
+	free(path);
+	return rc;
+}
+
+int kube_update(struct kube_client *c, const struct kube_resource *r,
+		const char *ns, json_t *obj,
+		const struct kube_write_options *opt, json_t **out,
+		struct kube_error *err)
+{
+	return put_object(c, r, ns, obj, NULL, opt, out, err);
+}
+
+int kube_update_status(struct kube_client *c, const struct kube_resource *r,
+		       const char *ns, json_t *obj,
+		       const struct kube_write_options *opt, json_t **out,
+		       struct kube_error *err)
+{
+	return put_object(c, r, ns, obj, "status", opt, out, err);
+}
+
+int kube_patch(struct kube_client *c, const struct kube_resource *r,
+	       const char *ns, const char *name, const char *subresource,
+	       enum kube_patch_type type, json_t *patch,
+	       const struct kube_write_options *opt, json_t **out,
+	       struct kube_error *err)
+{
+	static const char *const types[] = {
+		[KUBE_PATCH_MERGE] = "application/merge-patch+json",
+		[KUBE_PATCH_JSON] = "application/json-patch+json",
+		[KUBE_PATCH_APPLY] = "application/apply-patch+yaml",
+		[KUBE_PATCH_STRATEGIC] =
+			"application/strategic-merge-patch+json",
+	};
+	bool apply = type == KUBE_PATCH_APPLY;
+	char *path;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if ((unsigned)type > KUBE_PATCH_STRATEGIC || !patch)
+		return error_set(err, ERR_INVAL, 0, "invalid patch");
+	if (!name || !name[0])
+		return error_set(err, ERR_INVAL, 0,
+				 "resource name may not be empty");
+	if (apply && (!opt || !opt->field_manager || !opt->field_manager[0]))
+		return error_set(err, ERR_INVAL, 0,
+				 "fieldManager is required for apply patch");
+	path = kube_write_path(r, ns, name, subresource, opt, apply);
+	rc = request_json(c, "PATCH", path, types[type], patch, out, err);
+	free(path);
+	return rc;
+}
+
+int kube_delete(struct kube_client *c, const struct kube_resource *r,
+		const char *ns, const char *name,
+		const struct kube_delete_options *opt, struct kube_error *err)
+{
+	json_t *body;
+	char *path;
+	int rc;
+
+	if (!name || !name[0])
+		return error_set(err, ERR_INVAL, 0,
+				 "resource name may not be empty");
+	body = kube_delete_options_json(opt);
+	path = kube_path(r, ns, name, NULL);
+	rc = request_json(c, "DELETE", path, "application/json", body, NULL,
+			  err);
+	free(path);
+	json_decref(body);
+	return rc;
+}
