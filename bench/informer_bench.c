@@ -159,6 +159,9 @@ static int populate(struct kube_client *c, long n, int threads)
 	double t0 = now_s();
 	long failures = 0;
 
+	if (threads < 1 || threads > 16)
+		threads = 4;
+
 	json_t *dep = json_pack(
 		"{s:s, s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}},"
 		" s:{s:[{s:s, s:s}]}}}}",
@@ -268,8 +271,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[2], "populate") && argc == 5)
-		rc = populate(c, atol(argv[3]),
-			      atol(argv[4]) > 16 ? 16 : (int)atol(argv[4]));
+		rc = populate(c, strtol(argv[3], NULL, 10),
+			      (int)strtol(argv[4], NULL, 10));
 	else if (!strcmp(argv[2], "measure"))
 		rc = measure(c);
 	kube_client_free(c);

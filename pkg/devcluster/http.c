@@ -211,9 +211,9 @@ static json_t *fault_status(int code, int retry_after)
 	else
 		st = status_internal("injected fault");
 	if (retry_after > 0)
-		json_object_set_new(st, "details",
-				    json_pack("{s:i}", "retryAfterSeconds",
-					      retry_after));
+		json_object_set_new(
+			st, "details",
+			json_pack("{s:i}", "retryAfterSeconds", retry_after));
 	return st;
 }
 

@@ -12,6 +12,7 @@
  * cached state and is held while a plugin runs, so concurrent callers wait
  * for the same run instead of starting their own.
  */
+#define _GNU_SOURCE /* pipe2() */
 #include "kube/auth.h"
 
 #include <errno.h>
@@ -121,10 +122,13 @@ static int file_load(const char *path, size_t max, struct buf *b, char *errbuf,
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
-	if (fd < 0)
-		return err_set(errbuf, errlen, ERR_IO, "open %s: %s", path,
-			       strerror(errno));
 	buf_init(b, max);
+	if (fd < 0) {
+		rc = err_set(errbuf, errlen, ERR_IO, "open %s: %s", path,
+			     strerror(errno));
+		buf_release(b);
+		return rc;
+	}
 	rc = fd_slurp(fd, b);
 	if (rc < 0) {
 		rc = err_set(errbuf, errlen, ERR_IO, "read %s: %s", path,
@@ -308,13 +312,11 @@ static int child_start(struct child *ch, const struct kube_exec_config *e,
 	argv = xcalloc(n + 2, sizeof(char *));
 	argv[0] = e->command;
 	memcpy(argv + 1, e->args, n * sizeof(char *));
-	if (pipe(po) != 0 || pipe(pe) != 0) {
+	/* close-on-exec from the start, so a plugin spawned by another thread
+	 * meanwhile cannot inherit these pipes and hold them open */
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
 		rc = errno;
 		goto out;
-	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(po[i], F_SETFD, FD_CLOEXEC);
-		fcntl(pe[i], F_SETFD, FD_CLOEXEC);
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -595,7 +597,9 @@ int kube_auth_header(struct kube_auth *a, char **header, char *errbuf,
 	int rc = 0;
 
 	*header = NULL;
-	if (c->token) {
+	/* As in client-go, a token file wins over a static token: it is the
+	 * one that rotates. */
+	if (c->token && !c->token_file) {
 		*header = xasprintf(BEARER "%s", c->token);
 		return 0;
 	}
@@ -609,6 +613,8 @@ int kube_auth_header(struct kube_auth *a, char **header, char *errbuf,
 		rc = token_file_refresh(a, errbuf, errlen);
 		if (rc == 0)
 			*header = xasprintf(BEARER "%s", a->file_token);
+		else if (c->token) /* unreadable file: the static token */
+			rc = 0, *header = xasprintf(BEARER "%s", c->token);
 	} else {
 		if (!exec_fresh(a))
 			rc = exec_refresh(a, errbuf, errlen);
@@ -624,7 +630,7 @@ int kube_auth_invalidate(struct kube_auth *a, const char *header)
 	const struct kube_config *c = a->cfg;
 	size_t n = strlen(BEARER);
 
-	if (c->token || (!c->token_file && !c->exec))
+	if (!c->token_file && (c->token || !c->exec))
 		return 0;
 	pthread_mutex_lock(&a->mu);
 	if (c->token_file) {

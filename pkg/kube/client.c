@@ -628,6 +628,14 @@ out:
 	return rc;
 }
 
+/* The namespace of a named object: the argument, else the config's (a
+ * namespaced object always lives in one). */
+static const char *object_ns(const struct kube_client *c,
+			     const struct kube_resource *r, const char *ns)
+{
+	return r->namespaced && (!ns || !ns[0]) ? c->cfg->namespace : ns;
+}
+
 int kube_get(struct kube_client *c, const struct kube_resource *r,
 	     const char *ns, const char *name, json_t **out,
 	     struct kube_error *err)
@@ -638,7 +646,7 @@ int kube_get(struct kube_client *c, const struct kube_resource *r,
 	if (!name || !name[0])
 		return error_set(err, ERR_INVAL, 0,
 				 "resource name may not be empty");
-	path = kube_path(r, ns, name, NULL);
+	path = kube_path(r, object_ns(c, r, ns), name, NULL);
 	rc = request_json(c, "GET", path, NULL, NULL, out, err);
 	free(path);
 	return rc;
@@ -801,7 +809,8 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r,
 	if (apply && (!opt || !opt->field_manager || !opt->field_manager[0]))
 		return error_set(err, ERR_INVAL, 0,
 				 "fieldManager is required for apply patch");
-	path = kube_write_path(r, ns, name, subresource, opt, apply);
+	path = kube_write_path(r, object_ns(c, r, ns), name, subresource, opt,
+			       apply);
 	rc = request_json(c, "PATCH", path, types[type], patch, out, err);
 	free(path);
 	return rc;
@@ -819,7 +828,7 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r,
 		return error_set(err, ERR_INVAL, 0,
 				 "resource name may not be empty");
 	body = kube_delete_options_json(opt);
-	path = kube_path(r, ns, name, NULL);
+	path = kube_path(r, object_ns(c, r, ns), name, NULL);
 	rc = request_json(c, "DELETE", path, "application/json", body, NULL,
 			  err);
 	free(path);

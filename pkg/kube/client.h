@@ -148,7 +148,10 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		 struct kube_response *resp, struct kube_error *err);
 
 /* ---- Typed verbs. `out` may be NULL; otherwise *out is a new reference
- * to the object the server returned. ---- */
+ * to the object the server returned. For a namespaced resource, a NULL or
+ * "" `ns` in a call about one object means the config's namespace (create
+ * and update first take the object's metadata.namespace), as kubectl does;
+ * for lists it means every namespace. ---- */
 
 int kube_get(struct kube_client *c, const struct kube_resource *r,
 	     const char *ns, const char *name, json_t **out,

@@ -17,6 +17,7 @@
 #include "util/err.h"
 #include "util/hashmap.h"
 #include "util/log.h"
+#include "util/mono.h"
 #include "util/rfc3339.h"
 
 #define MAX_MESSAGE	1024
@@ -419,8 +420,9 @@ static void set_str(json_t *o, const char *k, const char *v)
 static json_t *timestamp(int64_t ns)
 {
 	char buf[32];
+	int64_t secs = ns / 1000000000; /* Event timestamps are whole seconds */
 
-	rfc3339_format((double)(ns / 1000000000), buf, sizeof(buf));
+	rfc3339_format((double)secs, buf, sizeof(buf));
 	return json_string(buf);
 }
 
@@ -504,20 +506,6 @@ static int64_t wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct timespec deadline_in(long ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 static void count(struct event_recorder *r, unsigned long *field)
 {
 	pthread_mutex_lock(&r->mu);
@@ -593,7 +581,7 @@ static int write_once(struct event_recorder *r, const struct event_draft *d,
 /* Sleeps up to ms unless stopped; returns true when stopping. */
 static bool sleep_unless_stopped(struct event_recorder *r, long ms)
 {
-	struct timespec until = deadline_in(ms);
+	struct timespec until = mono_deadline_ms(ms);
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop)
@@ -682,7 +670,6 @@ event_recorder_new(struct kube_client *c,
 {
 	struct event_recorder *r = xcalloc(1, sizeof(*r));
 	struct event_correlator_options co = {0};
-	pthread_condattr_t ca;
 
 	r->client = c;
 	if (o && o->sink) {
@@ -706,11 +693,8 @@ event_recorder_new(struct kube_client *c,
 	r->corr = event_correlator_new(&co);
 	r->seed = (unsigned int)wall_ns();
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->work, &ca);
-	pthread_cond_init(&r->idle, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&r->work);
+	mono_cond_init(&r->idle);
 	if (pthread_create(&r->thread, NULL, worker, r) != 0) {
 		LOG_ERRORF("cannot start the event recorder", "%s", "");
 		abort();
@@ -785,7 +769,7 @@ void event_record(struct event_recorder *r, const struct event_ref *involved,
 
 int event_recorder_flush(struct event_recorder *r, long timeout_ms)
 {
-	struct timespec until = deadline_in(timeout_ms);
+	struct timespec until = mono_deadline_ms(timeout_ms);
 	int rc = 0;
 
 	pthread_mutex_lock(&r->mu);

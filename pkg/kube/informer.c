@@ -12,6 +12,7 @@
 #include "kube/workqueue.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/mono.h"
 
 #define MAX_HANDLERS 8
 
@@ -66,15 +67,10 @@ struct informer *informer_new(struct kube_client *c,
 		.listed = listed,
 		.listed_data = inf,
 	};
-	pthread_condattr_t attr;
-
 	inf->store = kube_store_new(opt->index_labels);
 	inf->reflector = reflector_new(c, inf->store, &ro);
 	pthread_mutex_init(&inf->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&inf->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	mono_cond_init(&inf->cond);
 	return inf;
 }
 
@@ -104,16 +100,9 @@ bool informer_has_synced(struct informer *inf)
 
 int informer_wait_synced(struct informer *inf, long timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = mono_deadline_ms(timeout_ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&inf->lock);
 	while (!inf->synced && rc == 0)
 		rc = pthread_cond_timedwait(&inf->cond, &inf->lock, &until);
@@ -159,7 +148,8 @@ static void enqueue_owner_of(const struct kube_obj *o,
 {
 	char *key;
 
-	if (!o || !o->owner_kind || strcmp(o->owner_kind, t->kind) != 0)
+	if (!o || !o->owner_kind || strcmp(o->owner_kind, t->kind) != 0 ||
+	    !o->owner_name || !*o->owner_name)
 		return;
 	key = *o->ns ? xasprintf("%s/%s", o->ns, o->owner_name)
 		     : xstrdup(o->owner_name);

@@ -1,6 +1,7 @@
 /*
- * kubeconfig: loading client configuration from kubeconfig files and from
- * the in-cluster service-account mount (see kubeconfig.h for the contract).
+ * kubeconfig: loading client configuration from kubeconfig files (see
+ * kubeconfig.h for the contract); the in-cluster loader is in incluster.c
+ * and the file, path and base64 helpers in kubeconfig_internal.c.
  *
  * Each file is converted to JSON with yaml_to_json() and its clusters, users
  * and contexts are gathered into one "merged" table per kind, keyed by name:
@@ -14,24 +15,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "json/yaml.h"
+#include "kube/kubeconfig_internal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/log.h"
-
-#define KUBECONFIG_MAX_SIZE (16u << 20)
 
 /* Where a value came from, for messages: file and "users[2].user". */
 struct origin {
@@ -47,171 +43,6 @@ struct loader {
 	char *current; /* first non-empty current-context */
 	struct buf source;
 };
-
-/* Reads a whole file (at most KUBECONFIG_MAX_SIZE) into a new string. */
-static int file_read(const char *path, char **out, size_t *len, int *eno)
-{
-	struct buf b;
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*eno = errno;
-		return ERR_IO;
-	}
-	buf_init(&b, KUBECONFIG_MAX_SIZE);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*eno = errno;
-			rc = ERR_IO;
-			goto out;
-		}
-		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			*eno = EFBIG;
-			rc = ERR_TOOBIG;
-			goto out;
-		}
-	}
-	*out = buf_detach(&b, len);
-out:
-	buf_release(&b);
-	close(fd);
-	return rc;
-}
-
-/* Absolute directory of `path` (relative paths against the cwd). */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char cwd[4096];
-
-	if (path[0] == '/')
-		return xstrndup(path,
-				slash == path ? 1 : (size_t)(slash - path));
-	if (!getcwd(cwd, sizeof(cwd)))
-		cwd[0] = '\0';
-	if (!slash)
-		return xstrdup(cwd);
-	return xasprintf("%s/%.*s", cwd, (int)(slash - path), path);
-}
-
-/*
- * Cleans an absolute path lexically in place, as Go's filepath.Clean does:
- * repeated '/', "." and ".." (against the previous element) are removed.
- */
-static void path_clean(char *path)
-{
-	char *r = path, *w = path;
-
-	while (*r) {
-		size_t n;
-
-		while (*r == '/')
-			r++;
-		n = strcspn(r, "/");
-		if (n == 0 || (n == 1 && r[0] == '.')) {
-			r += n;
-			continue;
-		}
-		if (n == 2 && r[0] == '.' && r[1] == '.') {
-			while (w > path && *--w != '/')
-				;
-			r += n;
-			continue;
-		}
-		*w++ = '/';
-		memmove(w, r, n);
-		w += n;
-		r += n;
-	}
-	if (w == path)
-		*w++ = '/';
-	*w = '\0';
-}
-
-/* `p` made absolute against the directory of `file`; new string. */
-static char *path_resolve(const char *file, const char *p)
-{
-	char *dir, *out;
-
-	if (p[0] == '/') {
-		out = xstrdup(p);
-	} else {
-		dir = dir_of(file);
-		out = xasprintf("%s/%s", dir, p);
-		free(dir);
-	}
-	path_clean(out);
-	return out;
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes standard padded base64 as Go's encoding/base64 does (CR and LF
- * ignored). Stores a new NUL-terminated buffer in *out; on bad input returns
- * ERR_PARSE with the offset of the first bad byte in *bad.
- */
-static int b64_decode(const char *in, char **out, size_t *outlen, size_t *bad)
-{
-	size_t n = strlen(in), m = 0, pad = 0, qstart = 0;
-	char *clean = xmalloc(n + 1);
-	unsigned char *dec;
-	int len, rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '=' ? m % 4 < 2 : (pad > 0 || b64_value(c) < 0)) {
-			*bad = i;
-			rc = ERR_PARSE;
-			goto out;
-		}
-		if (m % 4 == 0)
-			qstart = i;
-		pad += c == '=';
-		clean[m++] = (char)c;
-	}
-	if (m % 4 != 0) {
-		*bad = qstart;
-		rc = ERR_PARSE;
-		goto out;
-	}
-	dec = xmalloc(m / 4 * 3 + 1);
-	len = m ? EVP_DecodeBlock(dec, (unsigned char *)clean, (int)m) : 0;
-	if (len < 0) {
-		free(dec);
-		*bad = 0;
-		rc = ERR_PARSE;
-		goto out;
-	}
-	len -= (int)pad;
-	dec[len] = '\0';
-	*out = (char *)dec;
-	*outlen = (size_t)len;
-out:
-	free(clean);
-	return rc;
-}
 
 /* --- reading one file into the merged tables --- */
 
@@ -269,7 +100,7 @@ static int loader_add_file(struct loader *l, const char *file, char *errbuf,
 	size_t len;
 	int eno = 0, rc;
 
-	rc = file_read(file, &text, &len, &eno);
+	rc = kubeconfig_read_file(file, &text, &len, &eno);
 	if (rc < 0) {
 		rc = err_set(errbuf, errlen, eno == ENOENT ? ERR_NOTFOUND : rc,
 			     "%s: %s", file, strerror(eno));
@@ -437,9 +268,10 @@ static int field_read(const struct origin *o, json_t *obj,
 	if (f->kind == FIELD_STR)
 		*dst = xstrdup(s);
 	else if (f->kind == FIELD_PATH)
-		*dst = path_resolve(o->file, s);
-	else if (b64_decode(s, dst, (size_t *)(void *)(base + f->len_off),
-			    &bad) < 0)
+		*dst = kubeconfig_path_resolve(o->file, s);
+	else if (kubeconfig_b64_decode(s, dst,
+				       (size_t *)(void *)(base + f->len_off),
+				       &bad) < 0)
 		return err_set(errbuf, errlen, ERR_PARSE,
 			       "%s: %s.%s: illegal base64 data at input byte "
 			       "%zu",
@@ -698,8 +530,9 @@ static int exec_fill(struct kube_config *c, const struct origin *o, json_t *x,
 		return rc;
 	/* A command with a '/' is a path; a bare name is looked up in PATH. */
 	if (cmd)
-		e->command = strchr(cmd, '/') ? path_resolve(o->file, cmd)
-					      : xstrdup(cmd);
+		e->command = strchr(cmd, '/')
+				     ? kubeconfig_path_resolve(o->file, cmd)
+				     : xstrdup(cmd);
 	return exec_check(o, c->user, e, errbuf, errlen);
 }
 
@@ -886,18 +719,6 @@ static void kubeconfig_env_files(const char *env, json_t *files)
 	}
 }
 
-static char *home_config(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (!home || !*home) {
-		pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
-	}
-	return xasprintf("%s/.kube/config", home);
-}
-
 /* Reads the chosen files; missing ones are skipped in a $KUBECONFIG list. */
 static int loader_read(struct loader *l, const struct kube_config_options *opt,
 		       char *errbuf, size_t errlen)
@@ -915,7 +736,7 @@ static int loader_read(struct loader *l, const struct kube_config_options *opt,
 		kubeconfig_env_files(env, files);
 		list = true;
 	} else {
-		home = home_config();
+		home = kubeconfig_home_path();
 		json_array_append_new(files, json_string(home));
 	}
 	json_array_foreach(files, i, v)
@@ -970,70 +791,6 @@ int kube_config_load(const struct kube_config_options *opt,
 	return rc;
 }
 
-/* <dir>/namespace trimmed, or "default". */
-static char *incluster_namespace(const char *dir)
-{
-	char *path = xasprintf("%s/namespace", dir), *text = NULL, *s, *ns;
-	size_t len = 0;
-	int eno;
-
-	if (file_read(path, &text, &len, &eno) < 0) {
-		free(path);
-		return xstrdup("default");
-	}
-	s = text;
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	len = strlen(s);
-	while (len > 0 && strchr(" \t\r\n", s[len - 1]))
-		len--;
-	ns = xstrndup(len ? s : "default", len ? len : 7);
-	free(text);
-	free(path);
-	return ns;
-}
-
-int kube_config_load_incluster(const char *dir, struct kube_config **out,
-			       char *errbuf, size_t errlen)
-{
-	const char *host = getenv("KUBERNETES_SERVICE_HOST");
-	const char *port = getenv("KUBERNETES_SERVICE_PORT");
-	struct kube_config *c;
-	char *ca;
-
-	*out = NULL;
-	if (!dir)
-		dir = KUBE_SERVICEACCOUNT_DIR;
-	if (!host || !*host || !port || !*port)
-		return err_set(errbuf, errlen, ERR_NOTFOUND,
-			       "unable to load in-cluster configuration, "
-			       "KUBERNETES_SERVICE_HOST and "
-			       "KUBERNETES_SERVICE_PORT must be defined");
-	c = xcalloc(1, sizeof(*c));
-	c->token_file = xasprintf("%s/token", dir);
-	if (access(c->token_file, R_OK) != 0) {
-		int rc = err_set(errbuf, errlen, ERR_IO,
-				 "in-cluster: open %s: %s", c->token_file,
-				 strerror(errno));
-		kube_config_free(c);
-		return rc;
-	}
-	c->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port)
-				      : xasprintf("https://%s:%s", host, port);
-	ca = xasprintf("%s/ca.crt", dir);
-	if (access(ca, R_OK) == 0) {
-		c->ca_file = ca;
-	} else {
-		LOG_WARNF("in-cluster CA not readable", "path=%s err=\"%s\"",
-			  ca, strerror(errno));
-		free(ca);
-	}
-	c->namespace = incluster_namespace(dir);
-	c->source = xstrdup("in-cluster");
-	*out = c;
-	return 0;
-}
-
 int kube_config_load_default(const struct kube_config_options *opt,
 			     const char *sa_dir, struct kube_config **out,
 			     char *errbuf, size_t errlen)
@@ -1044,7 +801,7 @@ int kube_config_load_default(const struct kube_config_options *opt,
 
 	if ((opt && opt->kubeconfig) || (env && *env))
 		return kube_config_load(opt, out, errbuf, errlen);
-	home = home_config();
+	home = kubeconfig_home_path();
 	have = access(home, F_OK) == 0;
 	free(home);
 	if (have)

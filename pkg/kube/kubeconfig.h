@@ -66,8 +66,8 @@ struct kube_config {
 	char *tls_server_name;
 	char *proxy_url;
 
-	/* Authentication: at most one of token / token_file / exec is used,
-	 * in that order of preference; username/password is basic auth. */
+	/* Authentication: token_file (re-read as it rotates) wins over token,
+	 * which wins over exec; username/password is basic auth. */
 	char *token;
 	char *token_file;
 	char *username;

@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mono.h"
 #include "util/rfc3339.h"
 
 /*
@@ -232,6 +233,10 @@ void leader_record_release(const struct leader_state *s, int64_t wall_us,
 /* ---- Elector ---- */
 
 struct leader_elector {
+	/* The elector's own client (made from the caller's configuration):
+	 * requests time out after one retry period and are neither rate
+	 * limited nor retried behind Retry-After, so a slow or throttled
+	 * server can never keep a renewal in flight past the lease. */
 	struct kube_client *client;
 	struct lease_lock lock;
 	char *ns, *name, *identity;
@@ -254,14 +259,6 @@ struct leader_elector {
 	bool stop; /* under mu */
 	atomic_bool leading;
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t wall_now_us(void)
 {
@@ -311,8 +308,8 @@ static int client_update(const char *ns, json_t *lease, json_t **out,
 			     &err);
 
 	if (rc)
-		LOG_DEBUGF("lease update failed", "ns=%s err=%s msg=\"%s\"", ns,
-			   err_name(rc), err.message);
+		LOG_WARNF("lease update failed", "ns=%s err=%s msg=\"%s\"", ns,
+			  err_name(rc), err.message);
 	kube_error_release(&err);
 	return rc;
 }
@@ -343,10 +340,21 @@ int leader_new(struct kube_client *c, const struct leader_options *o,
 			       "retryPeriod must be positive and "
 			       "leaseDuration at least 1s");
 	le = xcalloc(1, sizeof(*le));
-	le->client = c;
 	if (o->lock) {
 		le->lock = *o->lock;
 	} else {
+		struct kube_client_options co = {.timeout_ms = retry,
+						 .qps = -1,
+						 .max_retries = -1,
+						 .component =
+							 "leader-election"};
+		int rc = kube_client_new(kube_client_config(c), &co,
+					 &le->client, errbuf, errlen);
+
+		if (rc) {
+			free(le);
+			return rc;
+		}
 		le->lock.get = client_get;
 		le->lock.create = client_create;
 		le->lock.update = client_update;
@@ -366,11 +374,7 @@ int leader_new(struct kube_client *c, const struct leader_options *o,
 	le->recorder = o->recorder;
 	le->seed = (unsigned int)wall_now_us() ^ (unsigned int)(uintptr_t)le;
 	pthread_mutex_init(&le->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&le->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&le->cond);
 	atomic_init(&le->leading, false);
 	*out = le;
 	return 0;
@@ -381,6 +385,7 @@ void leader_free(struct leader_elector *le)
 	if (!le)
 		return;
 	leader_state_release(&le->state);
+	kube_client_free(le->client);
 	json_decref(le->lease);
 	free(le->reported);
 	free(le->ns);
@@ -520,7 +525,7 @@ static bool try_acquire_or_renew(struct leader_elector *le)
 
 	if (leader_state_is_holder(&le->state, le->identity) &&
 	    leader_state_lease_valid(&le->state, now) && le->lease) {
-		struct lease_record next;
+		struct lease_record next = {0};
 		/* fast path: renew on the Lease we wrote last */
 		leader_decide(&le->state, now, wall_now_us(), le->identity,
 			      lease_seconds(le), &next);
@@ -577,6 +582,27 @@ static double jittered_retry(struct leader_elector *le)
 	return (double)le->retry_ms * (1.0 + r * JITTER_FACTOR);
 }
 
+/*
+ * How long a candidate waits before looking again: the jittered retry
+ * period, but no later than just after the observed lease runs out, so a
+ * dead leader is replaced within the lease duration plus one request, not
+ * up to a whole retry period later.
+ */
+static double acquire_wait_ms(struct leader_elector *le)
+{
+	const struct leader_state *s = &le->state;
+	double wait = jittered_retry(le);
+	double left;
+
+	if (!s->has_observed || !holder_of(&s->observed)[0])
+		return wait;
+	left = (s->observed_time + (double)s->observed.duration_s -
+		mono_now()) *
+		       1000.0 +
+	       50.0;
+	return left > 0 && left < wait ? left : wait;
+}
+
 /* Campaigns until acquired (true) or stopped (false). */
 static bool acquire(struct leader_elector *le)
 {
@@ -589,7 +615,7 @@ static bool acquire(struct leader_elector *le)
 		report_transition(le);
 		if (ok)
 			return true;
-		if (wait_ms(le, jittered_retry(le)))
+		if (wait_ms(le, acquire_wait_ms(le)))
 			return false;
 	}
 }

@@ -174,10 +174,14 @@ struct leader_options {
 struct leader_elector;
 
 /*
- * Creates an elector (`c` may be NULL when o->lock is set). Fails with
- * ERR_INVAL (and a message in errbuf) when ns, name or identity is missing or
- * the timings are inconsistent (need lease > renew deadline > retry * 1.2 as
- * client-go checks).
+ * Creates an elector (`c` may be NULL when o->lock is set). The elector
+ * talks to the server through its own client built from c's configuration
+ * (borrowed; it must outlive the elector), whose requests time out after
+ * one retry period with no rate limit and no Retry-After waits, so no
+ * renewal can stay in flight past the lease. Fails with ERR_INVAL (and a
+ * message in errbuf) when ns, name or identity is missing or the timings
+ * are inconsistent (need lease > renew deadline > retry * 1.2 as client-go
+ * checks).
  */
 int leader_new(struct kube_client *c, const struct leader_options *o,
 	       struct leader_elector **out, char *errbuf, size_t errlen);
@@ -187,8 +191,7 @@ int leader_new(struct kube_client *c, const struct leader_options *o,
  * lost. Returns 0 after a stop (whether or not it led; on_stopped_leading
  * runs only if on_started_leading ran) and ERR_TIMEOUT when a renewal did
  * not succeed within the renew deadline. A request in progress is not
- * interrupted by a stop: give the client a timeout below the renew
- * deadline.
+ * interrupted by a stop; it ends within one retry period.
  */
 int leader_run(struct leader_elector *le);
 

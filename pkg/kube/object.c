@@ -112,19 +112,23 @@ static size_t labels_size(const json_t *labels)
 	return n;
 }
 
+static int invalid(char *errbuf, size_t errlen, const char *msg)
+{
+	err_set(errbuf, errlen, ERR_INVAL, "%s", msg);
+	return ERR_INVAL;
+}
+
 static int read_fields(const json_t *obj, struct fields *f, char *errbuf,
 		       size_t errlen)
 {
 	const json_t *meta, *ref, *ts;
 
 	if (!json_is_object(obj))
-		return err_set(errbuf, errlen, ERR_INVAL,
-			       "object is not a JSON object");
+		return invalid(errbuf, errlen, "object is not a JSON object");
 	meta = json_object_get(obj, "metadata");
 	f->name = get_str(meta, "name");
 	if (!f->name || !*f->name)
-		return err_set(errbuf, errlen, ERR_INVAL,
-			       "object has no metadata.name");
+		return invalid(errbuf, errlen, "object has no metadata.name");
 	f->ns = str_or_empty(get_str(meta, "namespace"));
 	f->uid = str_or_empty(get_str(meta, "uid"));
 	f->rv = str_or_empty(get_str(meta, "resourceVersion"));
@@ -155,7 +159,7 @@ static const char *put_str(char **pos, const char *s)
 /* Copies s, or returns the shared "" at data[0] when s is empty. */
 static const char *put_opt(struct kube_obj *o, char **pos, const char *s)
 {
-	return *s ? put_str(pos, s) : o->data;
+	return s && *s ? put_str(pos, s) : o->data;
 }
 
 static size_t opt_len(const char *s)
@@ -255,7 +259,7 @@ struct kube_obj *kube_obj_new(const json_t *obj, kube_transform_fn transform,
 {
 	struct kube_obj *o = NULL;
 	json_t *view = NULL, *edited = NULL;
-	struct fields f = {0};
+	struct fields f = {.ns = ""};
 	struct stored t;
 	struct buf packed;
 	char *text = NULL;

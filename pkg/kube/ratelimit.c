@@ -68,40 +68,50 @@ static void sleep_until(double until)
 
 /*
  * Takes a token (reserving a future one when `reserve`) and returns the
- * monotonic time at which it may be used: 0 for "now", -1 when !reserve
- * and none is available. The clock is read under the lock so `last` never
- * moves backwards.
+ * seconds from *now until it may be used: 0 for "now", -1 when !reserve and
+ * none is available. The clock is read under the lock so `last` never moves
+ * backwards; *now is that reading (0 when unlimited).
  */
-static double take(struct ratelimit *rl, bool reserve)
+static double take(struct ratelimit *rl, bool reserve, double *now)
 {
-	double now, delay;
+	double delay;
 
+	*now = 0;
 	if (rl->qps <= 0)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
-	now = ratelimit_now();
-	delay = ratelimit_delay(rl->tokens, rl->last, now, rl->qps, rl->burst);
+	*now = ratelimit_now();
+	delay = ratelimit_delay(rl->tokens, rl->last, *now, rl->qps, rl->burst);
 	if (delay > 0 && !reserve) {
 		pthread_mutex_unlock(&rl->mu);
 		return -1;
 	}
-	rl->tokens = ratelimit_tokens_at(rl->tokens, rl->last, now, rl->qps,
+	rl->tokens = ratelimit_tokens_at(rl->tokens, rl->last, *now, rl->qps,
 					 rl->burst) -
 		     1;
-	rl->last = now;
+	rl->last = *now;
 	pthread_mutex_unlock(&rl->mu);
-	return delay > 0 ? now + delay : 0;
+	return delay;
 }
 
 void ratelimit_wait(struct ratelimit *rl)
 {
-	double until = take(rl, true);
+	double now, delay = take(rl, true, &now);
 
-	if (until > 0)
-		sleep_until(until);
+	if (delay > 0)
+		sleep_until(now + delay);
 }
 
 bool ratelimit_try(struct ratelimit *rl)
 {
-	return take(rl, false) == 0;
+	double now;
+
+	return take(rl, false, &now) == 0;
+}
+
+double ratelimit_reserve(struct ratelimit *rl)
+{
+	double now;
+
+	return take(rl, true, &now);
 }

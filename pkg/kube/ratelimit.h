@@ -12,8 +12,11 @@
  * pure functions of (tokens, last, now, qps, burst) so tests need no sleep.
  *
  * Ownership and thread-safety: a struct ratelimit is embedded by its owner
- * (ratelimit_init / ratelimit_release). ratelimit_wait() and
- * ratelimit_try() may be called from any number of threads at once.
+ * (ratelimit_init / ratelimit_release). ratelimit_wait(), ratelimit_try()
+ * and ratelimit_reserve() may be called from any number of threads at
+ * once. The internal mutex is a leaf lock (nothing else is locked while it
+ * is held), so callers may hold their own locks while calling
+ * ratelimit_try() or ratelimit_reserve().
  */
 #ifndef KNIT_KUBE_RATELIMIT_H
 #define KNIT_KUBE_RATELIMIT_H
@@ -44,6 +47,15 @@ void ratelimit_wait(struct ratelimit *rl);
 
 /* Takes one token if one is available now; returns whether it did. */
 bool ratelimit_try(struct ratelimit *rl);
+
+/*
+ * Takes one token without blocking, reserving a future one when the bucket
+ * is empty (exactly as ratelimit_wait() books it), and returns the seconds
+ * until that token may be used: 0 when one is available now (or the limiter
+ * is unlimited). The caller is expected to wait that long itself, e.g. by
+ * delaying the work it schedules.
+ */
+double ratelimit_reserve(struct ratelimit *rl);
 
 /*
  * Pure: the tokens of a bucket that held `tokens` at time `last`, at time

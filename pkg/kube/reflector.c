@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 #define DEFAULT_PAGE	  500
 #define DEFAULT_MAX_EVENT (16u << 20)
@@ -61,8 +62,6 @@ struct reflector *reflector_new(struct kube_client *c, struct kube_store *store,
 				const struct reflector_options *opt)
 {
 	struct reflector *r = xcalloc(1, sizeof(*r));
-	pthread_condattr_t attr;
-
 	r->client = c;
 	r->store = store;
 	r->opt = *opt;
@@ -85,10 +84,7 @@ struct reflector *reflector_new(struct kube_client *c, struct kube_store *store,
 	r->rv = xstrdup("");
 	r->codec = kube_codec_new();
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	mono_cond_init(&r->cond);
 	return r;
 }
 
@@ -117,26 +113,11 @@ static void set_rv(struct reflector *r, const char *rv)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Sleeps `ms` or until stopped; returns false when stopped. */
 static bool pause_ms(struct reflector *r, long ms)
 {
-	struct timespec until;
+	struct timespec until = mono_deadline_ms(ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->lock);
 	while (!atomic_load(&r->cancel) &&
 	       pthread_cond_timedwait(&r->cond, &r->lock, &until) == 0)
@@ -218,6 +199,35 @@ static void release_list_memory(void)
 #endif
 }
 
+/*
+ * One list without pagination. Used when a continue token expired in the
+ * middle of a paginated list (the server compacted its history faster than
+ * the pages came), as client-go's pager does: a single full list cannot
+ * expire half way.
+ */
+static int list_whole(struct reflector *r, struct list_ctx *l, char **rv,
+		      struct kube_error *err)
+{
+	struct kube_list_options lo = {
+		.label_selector = r->label_selector,
+		.field_selector = r->field_selector,
+	};
+	json_t *list = NULL, *item;
+	size_t i;
+	int rc = kube_list(r->client, r->opt.resource, r->ns, &lo, &list, err);
+
+	if (rc)
+		return rc;
+	json_array_foreach(json_object_get(list, "items"), i, item)
+		collect_item(item, l);
+	*rv = xstrdup(
+		json_string_value(json_object_get(
+			json_object_get(list, "metadata"), "resourceVersion"))
+			?: "");
+	json_decref(list);
+	return 0;
+}
+
 static int list_and_replace(struct reflector *r)
 {
 	struct kube_list_options lo = {
@@ -232,6 +242,13 @@ static int list_and_replace(struct reflector *r)
 
 	rc = kube_list_each(r->client, r->opt.resource, r->ns, &lo,
 			    collect_item, &l, &rv, &err);
+	if (rc == ERR_GONE) {
+		kube_obj_array_free(l.objs, l.n);
+		l = (struct list_ctx){.r = r};
+		free(rv);
+		rv = NULL;
+		rc = list_whole(r, &l, &rv, &err);
+	}
 	if (rc) {
 		LOG_WARNF("reflector: list failed",
 			  "resource=%s err=%s msg=\"%s\"",
@@ -259,6 +276,7 @@ struct watch_ctx {
 	struct reflector *r;
 	struct watch_parser parser;
 	long events;
+	bool error_event; /* the server sent an ERROR event */
 	char err[256];
 };
 
@@ -305,6 +323,7 @@ static int on_event(enum watch_type type, json_t *obj, void *data)
 {
 	struct watch_ctx *w = data;
 	struct reflector *r = w->r;
+	const char *reason;
 	json_t *code;
 
 	switch (type) {
@@ -325,11 +344,17 @@ static int on_event(enum watch_type type, json_t *obj, void *data)
 		return 0;
 	case WATCH_ERROR:
 		code = json_object_get(obj, "code");
+		reason = json_string_value(json_object_get(obj, "reason"));
 		snprintf(w->err, sizeof(w->err), "%s",
 			 json_string_value(json_object_get(obj, "message"))
 				 ?: "watch ERROR event");
-		return json_integer_value(code) == 410 ? ERR_GONE
-						       : ERR_INTERNAL;
+		w->error_event = true;
+		/* client-go decides expiry by the reason as well as the code */
+		if (json_integer_value(code) == 410 ||
+		    (reason &&
+		     (!strcmp(reason, "Expired") || !strcmp(reason, "Gone"))))
+			return ERR_GONE;
+		return ERR_INTERNAL;
 	}
 	return 0;
 }
@@ -367,15 +392,17 @@ static char *watch_path(struct reflector *r, long timeout_s)
 
 /*
  * Runs one watch. Returns 0 when it ended normally, ERR_GONE when the
- * resourceVersion is gone (relist), another code on failure. *healthy tells
- * whether it delivered events or lasted long enough to reset the backoff.
+ * resourceVersion is gone (relist now), another code on failure. *healthy
+ * tells whether it delivered events or lasted long enough to reset the
+ * backoff; *relist that the server sent an ERROR event, after which
+ * client-go lists again (after a backoff) rather than trusting the stream.
  */
-static int watch_once(struct reflector *r, bool *healthy)
+static int watch_once(struct reflector *r, bool *healthy, bool *relist)
 {
 	struct kube_error err = KUBE_ERROR_INIT;
 	struct watch_ctx w = {.r = r};
 	long timeout_s = 300 + rand_r(&r->seed) % 300;
-	long started = now_ms();
+	long started = mono_now_ms();
 	char *path = watch_path(r, timeout_s);
 	int rc;
 
@@ -383,7 +410,8 @@ static int watch_once(struct reflector *r, bool *healthy)
 	atomic_fetch_add(&r->stats.watches, 1);
 	rc = kube_stream(r->client, path, on_bytes, &w, &r->cancel,
 			 (timeout_s + 30) * 1000L, &err);
-	*healthy = w.events > 0 || now_ms() - started >= HEALTHY_WATCH_MS;
+	*healthy = w.events > 0 || mono_now_ms() - started >= HEALTHY_WATCH_MS;
+	*relist = w.error_event;
 	if (atomic_load(&r->cancel))
 		rc = 0;
 	else if (rc && rc != ERR_GONE)
@@ -403,7 +431,7 @@ static void *run(void *arg)
 	bool need_list = true;
 
 	while (!atomic_load(&r->cancel)) {
-		bool healthy = false;
+		bool healthy = false, relist = false;
 		int rc;
 
 		if (need_list) {
@@ -415,18 +443,24 @@ static void *run(void *arg)
 			need_list = false;
 			backoff_reset(&r->backoff);
 		}
-		rc = watch_once(r, &healthy);
+		rc = watch_once(r, &healthy, &relist);
 		if (rc == ERR_GONE) {
 			atomic_fetch_add(&r->stats.relists, 1);
 			need_list = true;
 			continue;
 		}
-		if (healthy && !rc) {
+		/* A healthy watch that the server ended or dropped (closing
+		 * the connection mid-stream, as proxies and apiservers do)
+		 * is simply resumed, as client-go's watchHandler does. */
+		if (healthy && !relist &&
+		    (!rc || rc == ERR_TRANSPORT || rc == ERR_TIMEOUT)) {
 			backoff_reset(&r->backoff);
 			continue;
 		}
-		if (healthy)
-			backoff_reset(&r->backoff);
+		if (relist) {
+			atomic_fetch_add(&r->stats.relists, 1);
+			need_list = true;
+		}
 		if (!back_off(r))
 			break;
 	}

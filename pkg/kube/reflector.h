@@ -62,7 +62,7 @@ struct reflector_options {
 /* Counters for tests and metrics (read with atomic loads). */
 struct reflector_stats {
 	atomic_long lists;     /* successful lists */
-	atomic_long relists;   /* lists caused by 410 */
+	atomic_long relists;   /* lists caused by 410 or an ERROR event */
 	atomic_long watches;   /* watch requests started */
 	atomic_long events;    /* ADDED/MODIFIED/DELETED applied */
 	atomic_long bookmarks; /* BOOKMARK events */

@@ -298,7 +298,7 @@ struct kube_store *kube_store_new(const char *const *index_labels)
 	while (index_labels && index_labels[s->nlabels])
 		s->nlabels++;
 	s->labels = xcalloc(s->nlabels ? s->nlabels : 1, sizeof(*s->labels));
-	for (size_t i = 0; i < s->nlabels; i++)
+	for (size_t i = 0; index_labels && i < s->nlabels; i++)
 		s->labels[i].label = xstrdup(index_labels[i]);
 	return s;
 }
@@ -398,12 +398,14 @@ static bool filter_matches(const struct filter *f, const struct kube_obj *o)
 static size_t collect(const struct table *t, const struct filter *f,
 		      struct kube_obj ***out)
 {
-	struct kube_obj **arr = NULL, *o;
+	struct kube_obj **arr, *o;
 	size_t n = 0;
 
-	if (t && t->n)
-		arr = xmalloc(t->n * sizeof(*arr));
-	for (size_t i = 0; t && (o = table_next(t, &i));) {
+	*out = NULL;
+	if (!t || !t->n)
+		return 0;
+	arr = xmalloc(t->n * sizeof(*arr));
+	for (size_t i = 0; (o = table_next(t, &i));) {
 		if (filter_matches(f, o))
 			arr[n++] = kube_obj_ref(o);
 	}

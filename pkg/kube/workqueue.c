@@ -8,7 +8,9 @@
  *   processing  keys handed out and not yet done;
  *   heap        delayed keys, a binary min-heap on (deadline, seq), with
  *   waiting     key -> heap entry, so each key waits at most once;
- *   failures    key -> failure count (stored as the pointer value, >= 1).
+ *   failures    key -> failure count (stored as the pointer value, >= 1);
+ *   bucket      the overall token bucket of rate-limited adds (ratelimit.h;
+ *               its own mutex is a leaf lock, taken inside ours).
  * Getters move due delayed keys into the ring themselves and otherwise
  * sleep on `ready` until the earliest deadline; `idle` is signalled when
  * the processing set empties, for workqueue_shutdown_drain().
@@ -21,8 +23,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "kube/ratelimit.h"
 #include "util/alloc.h"
 #include "util/hashmap.h"
+#include "util/mono.h"
 
 #define NS_PER_MS  1000000LL
 #define NS_PER_SEC 1000000000LL
@@ -54,8 +58,7 @@ struct workqueue {
 
 	struct hashmap failures;
 	long base_ms, max_ms;
-	double qps, burst, tokens;
-	int64_t bucket_ns; /* when tokens was last brought up to date */
+	struct ratelimit bucket;
 };
 
 /* Value stored in the dirty and processing sets (any non-NULL pointer). */
@@ -228,20 +231,13 @@ static void add_after_locked(struct workqueue *q, const char *key,
 /* Takes one token from the overall bucket; returns the wait it implies. */
 static long bucket_reserve_ms(struct workqueue *q)
 {
-	int64_t now = now_ns();
-	double wait_ms;
+	double wait_s = ratelimit_reserve(&q->bucket);
 
-	if (q->qps <= 0)
+	if (wait_s <= 0)
 		return 0;
-	q->tokens += (double)(now - q->bucket_ns) / NS_PER_SEC * q->qps;
-	if (q->tokens > q->burst)
-		q->tokens = q->burst;
-	q->bucket_ns = now;
-	q->tokens -= 1;
-	if (q->tokens >= 0)
-		return 0;
-	wait_ms = -q->tokens / q->qps * 1000.0;
-	return (long)wait_ms + 1; /* round up: never early */
+	if (wait_s * 1000.0 >= (double)MAX_DELAY_MS)
+		return MAX_DELAY_MS;
+	return (long)(wait_s * 1000.0) + 1; /* round up: never early */
 }
 
 /* ---- public API ---- */
@@ -249,14 +245,12 @@ static long bucket_reserve_ms(struct workqueue *q)
 struct workqueue *workqueue_new(const struct workqueue_opts *opts)
 {
 	struct workqueue *q = xcalloc(1, sizeof(*q));
-	pthread_condattr_t attr;
+	double qps = WORKQUEUE_DEFAULT_QPS;
+	int burst = WORKQUEUE_DEFAULT_BURST;
 
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->ready, &attr);
-	pthread_cond_init(&q->idle, &attr);
-	pthread_condattr_destroy(&attr);
+	mono_cond_init(&q->ready);
+	mono_cond_init(&q->idle);
 	hashmap_init(&q->dirty);
 	hashmap_init(&q->processing);
 	hashmap_init(&q->waiting);
@@ -264,20 +258,17 @@ struct workqueue *workqueue_new(const struct workqueue_opts *opts)
 
 	q->base_ms = WORKQUEUE_DEFAULT_BASE_DELAY_MS;
 	q->max_ms = WORKQUEUE_DEFAULT_MAX_DELAY_MS;
-	q->qps = WORKQUEUE_DEFAULT_QPS;
-	q->burst = WORKQUEUE_DEFAULT_BURST;
 	if (opts && opts->base_delay_ms > 0)
 		q->base_ms = opts->base_delay_ms;
 	if (opts && opts->max_delay_ms > 0)
 		q->max_ms = opts->max_delay_ms;
 	if (opts && opts->qps != 0)
-		q->qps = opts->qps;
+		qps = opts->qps; /* negative: no overall limit */
 	if (opts && opts->burst > 0)
-		q->burst = opts->burst;
+		burst = opts->burst;
 	if (q->max_ms < q->base_ms)
 		q->max_ms = q->base_ms;
-	q->tokens = q->burst;
-	q->bucket_ns = now_ns();
+	ratelimit_init(&q->bucket, qps, burst);
 	return q;
 }
 
@@ -297,6 +288,7 @@ void workqueue_free(struct workqueue *q)
 	hashmap_release(&q->processing);
 	hashmap_release(&q->waiting);
 	hashmap_release(&q->failures);
+	ratelimit_release(&q->bucket);
 	pthread_cond_destroy(&q->ready);
 	pthread_cond_destroy(&q->idle);
 	pthread_mutex_destroy(&q->mu);

@@ -1,8 +1,8 @@
 /*
  * test_ratelimit: the token bucket's arithmetic (pure functions, no
  * sleeping) and the real limiter's behaviour: burst, refusal when empty,
- * waiting at the configured rate, unlimited mode, and many threads
- * sharing one bucket without exceeding it.
+ * waiting at the configured rate, non-blocking reservations, unlimited
+ * mode, and many threads sharing one bucket without exceeding it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,6 +105,59 @@ static void test_wait_paces(void **state)
 	ratelimit_release(&rl);
 }
 
+static void test_reserve_books_ahead(void **state)
+{
+	struct ratelimit rl;
+	double t0, d;
+
+	(void)state;
+	ratelimit_init(&rl, 10, 2);
+	t0 = ratelimit_now();
+	/* The burst: no delay. */
+	assert_float_equal(ratelimit_reserve(&rl), 0, EPS);
+	assert_float_equal(ratelimit_reserve(&rl), 0, EPS);
+	/* Then one tenth of a second per token, booked in order (a little
+	 * less when time passes between the calls). */
+	d = ratelimit_reserve(&rl);
+	assert_true(d > 0.08 && d <= 0.1 + EPS);
+	d = ratelimit_reserve(&rl);
+	assert_true(d > 0.18 && d <= 0.2 + EPS);
+	/* It never blocked, and the bucket is now booked ahead. */
+	assert_true(ratelimit_now() - t0 < 0.05);
+	assert_false(ratelimit_try(&rl));
+	ratelimit_release(&rl);
+}
+
+static void test_reserve_then_wait_queues_behind(void **state)
+{
+	struct ratelimit rl;
+	double t0, dt;
+
+	(void)state;
+	ratelimit_init(&rl, 20, 1);
+	t0 = ratelimit_now();
+	assert_float_equal(ratelimit_reserve(&rl), 0, EPS);
+	assert_true(ratelimit_reserve(&rl) > 0.04);
+	assert_true(ratelimit_reserve(&rl) > 0.09);
+	/* A waiter comes after the two reservations: ~150 ms. */
+	ratelimit_wait(&rl);
+	dt = ratelimit_now() - t0;
+	assert_true(dt >= 0.14);
+	assert_true(dt < 1.0);
+	ratelimit_release(&rl);
+}
+
+static void test_reserve_unlimited(void **state)
+{
+	struct ratelimit rl;
+
+	(void)state;
+	ratelimit_init(&rl, 0, 1);
+	for (int i = 0; i < 1000; i++)
+		assert_float_equal(ratelimit_reserve(&rl), 0, EPS);
+	ratelimit_release(&rl);
+}
+
 #define THREADS		 4
 #define WAITS_PER_THREAD 5
 
@@ -146,6 +199,9 @@ int main(void)
 		cmocka_unit_test(test_burst_below_one),
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_wait_paces),
+		cmocka_unit_test(test_reserve_books_ahead),
+		cmocka_unit_test(test_reserve_then_wait_queues_behind),
+		cmocka_unit_test(test_reserve_unlimited),
 		cmocka_unit_test(test_threads_share_bucket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

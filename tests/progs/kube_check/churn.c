@@ -238,11 +238,14 @@ static bool wait_equal(struct kube_client *c, const char *ns,
 int check_churn(struct kube_client *c, char **argv)
 {
 	const char *ns = argv[0];
-	long ops = atol(argv[1]);
-	unsigned seed = (unsigned)atol(argv[2]);
+	long ops = strtol(argv[1], NULL, 10);
+	unsigned seed = (unsigned)strtoul(argv[2], NULL, 10);
 	const char *index[] = {"app", NULL};
-	struct informer_options io = {
-		.resource = &KUBE_CONFIGMAPS, .ns = ns, .index_labels = index};
+	/* small pages, so every (re)list is paginated */
+	struct informer_options io = {.resource = &KUBE_CONFIGMAPS,
+				      .ns = ns,
+				      .index_labels = index,
+				      .page_size = 25};
 	struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct counts n = {0};
 	struct informer *inf;

@@ -102,7 +102,7 @@ int check_events(struct kube_client *c, char **argv)
 	struct event_recorder_stats st;
 	struct event_recorder *r;
 	json_t *cm = NULL, *md;
-	long count = atol(argv[2]);
+	long count = strtol(argv[2], NULL, 10);
 	int rc = kube_get(c, &KUBE_CONFIGMAPS, argv[0], argv[1], &cm, &e);
 
 	if (rc) {

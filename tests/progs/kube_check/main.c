@@ -98,7 +98,7 @@ static int cmd_get(struct kube_client *c, char **argv)
 
 static int cmd_poll(struct kube_client *c, char **argv)
 {
-	long deadline = check_now_ms() + atol(argv[3]) * 1000L;
+	long deadline = check_now_ms() + strtol(argv[3], NULL, 10) * 1000L;
 	int last = 1;
 
 	while (check_now_ms() < deadline) {
@@ -141,7 +141,7 @@ static int parse_conn(int argc, char **argv, struct conn_flags *f)
 		else if (!strcmp(argv[i], "--incluster"))
 			f->incluster = argv[i + 1];
 		else if (!strcmp(argv[i], "--qps"))
-			f->qps = atof(argv[i + 1]);
+			f->qps = strtod(argv[i + 1], NULL);
 		else
 			break;
 		i += 2;
