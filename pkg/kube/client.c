@@ -269,8 +269,9 @@ int kube_error_from_response(long http_status, const char *method,
 	e->http_status = http_status;
 	e->retry_after = retry_after;
 	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	/* A text body may hold a NUL (it ends the message): never "". */
 	snprintf(e->message, sizeof(e->message), "%s",
-		 msg.len ? msg.data : err_str(e->code));
+		 msg.data[0] ? msg.data : err_str(e->code));
 	buf_release(&msg);
 out:
 	json_decref(st);

@@ -335,6 +335,9 @@ int leader_new(struct kube_client *c, const struct leader_options *o,
 		return err_set(errbuf, errlen, ERR_INVAL,
 			       "renewDeadline must be greater than "
 			       "retryPeriod*JitterFactor");
+	if (!o->lock && !c)
+		return err_set(errbuf, errlen, ERR_INVAL,
+			       "leader election needs a client or a lock");
 	if (retry < 1 || lease < 1000)
 		return err_set(errbuf, errlen, ERR_INVAL,
 			       "retryPeriod must be positive and "

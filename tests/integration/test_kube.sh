@@ -197,8 +197,7 @@ leader B
 check "the second candidate sees the leader" wait_for 10 grep -q "new-leader A" "$WORK/B.out"
 sleep 1
 check "and does not lead while the lease is renewed" test -z "$(grep '^leading' "$WORK/B.out")"
-kill -9 "$PID_A"
-wait "$PID_A" 2>/dev/null
+{ kill -9 "$PID_A" && wait "$PID_A"; } 2>/dev/null
 t0=$(date +%s.%N)
 wait_for 30 leads B
 t1=$(date +%s.%N)
