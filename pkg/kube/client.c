@@ -530,6 +530,10 @@ static int exchange(struct kube_client *c, struct transport_request *req,
 				  req->method, req->path, res->http_status,
 				  wait, retries);
 			sleep_cancellable(wait, req->cancel);
+			if (req->cancel && atomic_load(req->cancel)) {
+				rc = 0; /* the caller reports the cancel */
+				break;
+			}
 			continue;
 		}
 		rc = kube_error_from_response(
@@ -541,9 +545,15 @@ static int exchange(struct kube_client *c, struct transport_request *req,
 	return rc;
 }
 
-int kube_request(struct kube_client *c, const char *method, const char *path,
-		 const char *content_type, const char *body, size_t body_len,
-		 struct kube_response *resp, struct kube_error *err)
+/* kube_request() that gives up when *cancel becomes nonzero (NULL: never):
+ * the transfer and any Retry-After wait end within 200 ms and the call
+ * returns ERR_TIMEOUT. */
+static int request_cancellable(struct kube_client *c, const char *method,
+			       const char *path, const char *content_type,
+			       const char *body, size_t body_len,
+			       const atomic_int *cancel,
+			       struct kube_response *resp,
+			       struct kube_error *err)
 {
 	struct transport_request req = {
 		.method = method,
@@ -553,12 +563,15 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 		.body_len = body_len,
 		.timeout_ms = c->timeout_ms,
 		.max_body = c->max_body,
+		.cancel = cancel,
 	};
 	struct transport_result res;
 	int rc;
 
 	transport_result_init(&res);
 	rc = exchange(c, &req, &res, err);
+	if (rc == 0 && cancel && atomic_load(cancel))
+		rc = error_set(err, ERR_TIMEOUT, 0, "request cancelled");
 	if (rc == 0 && resp) {
 		resp->http_status = res.http_status;
 		resp->body = buf_detach(&res.body, &resp->len);
@@ -567,6 +580,14 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
 	}
 	transport_result_release(&res);
 	return rc;
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path,
+		 const char *content_type, const char *body, size_t body_len,
+		 struct kube_response *resp, struct kube_error *err)
+{
+	return request_cancellable(c, method, path, content_type, body,
+				   body_len, NULL, resp, err);
 }
 
 int kube_stream(struct kube_client *c, const char *path, kube_stream_fn fn,
@@ -594,9 +615,10 @@ int kube_stream(struct kube_client *c, const char *path, kube_stream_fn fn,
 /* ---- Typed verbs ---- */
 
 /* Sends a request whose 2xx body is an object returned in *out. */
-static int request_json(struct kube_client *c, const char *method,
-			const char *path, const char *content_type,
-			json_t *body_obj, json_t **out, struct kube_error *err)
+static int request_json_cancellable(struct kube_client *c, const char *method,
+				    const char *path, const char *content_type,
+				    json_t *body_obj, const atomic_int *cancel,
+				    json_t **out, struct kube_error *err)
 {
 	struct kube_response resp = {0};
 	char *body = NULL;
@@ -611,8 +633,9 @@ static int request_json(struct kube_client *c, const char *method,
 		rc = error_set(err, ERR_INVAL, 0, "body is not serialisable");
 		goto out;
 	}
-	rc = kube_request(c, method, path, content_type, body,
-			  body ? strlen(body) : 0, out ? &resp : NULL, err);
+	rc = request_cancellable(c, method, path, content_type, body,
+				 body ? strlen(body) : 0, cancel,
+				 out ? &resp : NULL, err);
 	if (rc || !out)
 		goto out;
 	*out = json_loadb(resp.body, resp.len, 0, &jerr);
@@ -627,6 +650,14 @@ out:
 	kube_response_release(&resp);
 	free(body);
 	return rc;
+}
+
+static int request_json(struct kube_client *c, const char *method,
+			const char *path, const char *content_type,
+			json_t *body_obj, json_t **out, struct kube_error *err)
+{
+	return request_json_cancellable(c, method, path, content_type, body_obj,
+					NULL, out, err);
 }
 
 /* The namespace of a named object: the argument, else the config's (a
@@ -658,7 +689,8 @@ int kube_list(struct kube_client *c, const struct kube_resource *r,
 	      struct kube_error *err)
 {
 	char *path = kube_list_path(r, ns, opt);
-	int rc = request_json(c, "GET", path, NULL, NULL, out, err);
+	int rc = request_json_cancellable(c, "GET", path, NULL, NULL,
+					  opt ? opt->cancel : NULL, out, err);
 
 	free(path);
 	return rc;

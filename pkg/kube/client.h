@@ -163,6 +163,10 @@ struct kube_list_options {
 	const char *resource_version; /* "" or NULL: most recent */
 	long limit;		      /* 0: no limit */
 	const char *continue_token;
+	/* May be NULL. When *cancel becomes nonzero the call stops within
+	 * 200 ms (transfer, Retry-After waits, later pages) and returns
+	 * ERR_TIMEOUT: how a reflector's stop interrupts a long list. */
+	const atomic_int *cancel;
 };
 
 /* One page: *out is the List object (items, metadata.continue, RV). */

@@ -211,6 +211,7 @@ static int list_whole(struct reflector *r, struct list_ctx *l, char **rv,
 	struct kube_list_options lo = {
 		.label_selector = r->label_selector,
 		.field_selector = r->field_selector,
+		.cancel = &r->cancel,
 	};
 	json_t *list = NULL, *item;
 	size_t i;
@@ -234,6 +235,7 @@ static int list_and_replace(struct reflector *r)
 		.label_selector = r->label_selector,
 		.field_selector = r->field_selector,
 		.limit = r->opt.page_size,
+		.cancel = &r->cancel,
 	};
 	struct kube_error err = KUBE_ERROR_INIT;
 	struct list_ctx l = {.r = r};

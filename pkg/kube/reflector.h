@@ -25,6 +25,9 @@
  * thread: old NULL for an addition, new NULL for a deletion (old is then the
  * object's last state). Both are borrowed for the call.
  *
+ * Stopping interrupts whatever the loop is doing (a list, a watch, a
+ * backoff or Retry-After wait) within about 200 ms.
+ *
  * Thread-safety: reflector_start/stop/free from one controlling thread;
  * the counters may be read from any thread.
  */
@@ -79,8 +82,9 @@ struct reflector *reflector_new(struct kube_client *c, struct kube_store *store,
 /* Starts the thread. 0, or ERR_INTERNAL when the thread cannot start. */
 int reflector_start(struct reflector *r);
 
-/* Asks the loop to stop and waits for its thread (at most ~250 ms plus any
- * request in flight). Safe to call twice or before start. */
+/* Asks the loop to stop and waits for its thread (about 200 ms: lists,
+ * watches and waits are all interrupted). Safe to call twice or before
+ * start. */
 void reflector_stop(struct reflector *r);
 
 /* Stops if needed and frees. NULL is a no-op. */

@@ -168,6 +168,14 @@ relists=$(echo "$out" | sed -n 's/.*relists=\([0-9]*\).*/\1/p')
 check "dropped watches were re-established (watches=$watches)" test "${watches:-0}" -ge 3
 check "compaction caused 410 relists (relists=$relists)" test "${relists:-0}" -ge 1
 
+# A stop interrupts a list that is waiting out Retry-After.
+faults '{"errors":[{"code":429,"rate":1,"verbs":["list"],"resources":["configmaps"],"retryAfterSeconds":30}]}'
+out=$(kcheck --kubeconfig "$KUBECONFIG" stop default)
+faults '{}'
+ms=$(echo "$out" | sed -n 's/^stopped in \([0-9]*\) ms.*/\1/p')
+check_contains "the informer had not synced behind the 429s" "synced=no" "$out"
+check "stopping it does not wait out Retry-After (${ms:-?} ms)" test "${ms:-99999}" -lt 1000
+
 # ---- events ----
 
 api POST /api/v1/namespaces/default/configmaps \

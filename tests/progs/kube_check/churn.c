@@ -274,3 +274,25 @@ int check_churn(struct kube_client *c, char **argv)
 	hashmap_release(&s.rv);
 	return equal && !n.failures ? 0 : 1;
 }
+
+/*
+ * kube_check stop NS: starts a ConfigMap informer on NS, lets it run for a
+ * second (the test makes its list hang in Retry-After waits), then stops it
+ * and prints how long informer_stop() took and whether it had synced.
+ */
+int check_stop(struct kube_client *c, char **argv)
+{
+	struct informer_options io = {.resource = &KUBE_CONFIGMAPS,
+				      .ns = argv[0]};
+	struct informer *inf = informer_new(c, &io);
+	long t0;
+
+	informer_start(inf);
+	usleep(1000 * 1000);
+	t0 = check_now_ms();
+	informer_stop(inf);
+	printf("stopped in %ld ms synced=%s\n", check_now_ms() - t0,
+	       informer_has_synced(inf) ? "yes" : "no");
+	informer_free(inf);
+	return 0;
+}

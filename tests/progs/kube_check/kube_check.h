@@ -17,5 +17,6 @@ long check_now_ms(void);
 int check_churn(struct kube_client *c, char **argv);
 int check_leader(struct kube_client *c, char **argv);
 int check_events(struct kube_client *c, char **argv);
+int check_stop(struct kube_client *c, char **argv);
 
 #endif

@@ -17,6 +17,9 @@
  *       "stopped" lines; SIGTERM stops it cleanly (releasing the lease).
  *   kube_check [conn] events NS NAME COUNT
  *       records the same Event COUNT times about ConfigMap NS/NAME.
+ *   kube_check [conn] stop NS
+ *       starts a ConfigMap informer, stops it after a second and prints
+ *       how long the stop took.
  *
  * conn: --kubeconfig PATH, --context NAME, --incluster DIR (in-cluster
  * configuration with DIR as the service-account directory), --qps N
@@ -193,10 +196,13 @@ int main(int argc, char **argv)
 		rc = check_leader(c, argv + i + 1);
 	else if (!strcmp(cmd, "events") && n == 3)
 		rc = check_events(c, argv + i + 1);
+	else if (!strcmp(cmd, "stop") && n == 1)
+		rc = check_stop(c, argv + i + 1);
 	else {
 		fprintf(stderr,
 			"usage: kube_check [--kubeconfig P] [--context C] "
-			"[--incluster DIR] get|poll|churn|leader|events ...\n");
+			"[--incluster DIR] get|poll|churn|leader|events|stop "
+			"...\n");
 		rc = 64;
 	}
 	kube_client_free(c);
