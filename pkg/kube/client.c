@@ -4,9 +4,9 @@
  * Layers: transport.c does one HTTP exchange (TLS, pooled connections,
  * timeouts, caps); this file adds what makes it a Kubernetes client: the
  * rate-limit token, the Authorization header, retries (Retry-After on 429
- * and 5xx, one retry on 401 with a fresh credential), the mapping of
- * answers to error codes with client-go's messages, paths and query
- * strings, and the typed verbs on top of kube_request().
+ * and 5xx, one retry on 401 with a fresh credential), paths and query
+ * strings, and the typed verbs on top of kube_request(). Decoding error
+ * answers into codes and messages is status.c's.
  */
 #include "kube/client.h"
 
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "kube/auth.h"
@@ -32,7 +31,6 @@
 #define DEFAULT_MAX_BODY   ((size_t)256 << 20)
 #define DEFAULT_PAGE	   500
 #define RETRY_AFTER_CAP	   60
-#define UNSTRUCTURED_MAX   2048 /* client-go maxUnstructuredResponseTextBytes */
 
 const struct kube_resource KUBE_CONFIGMAPS = {"", "v1", "configmaps",
 					      "ConfigMap", true};
@@ -59,226 +57,6 @@ struct kube_client {
 	int max_retries;
 	size_t max_body;
 };
-
-/* ---- Errors ---- */
-
-void kube_error_release(struct kube_error *e)
-{
-	if (!e)
-		return;
-	json_decref(e->status);
-	memset(e, 0, sizeof(*e));
-	e->retry_after = -1;
-}
-
-/* Fills `err` (when non-NULL) with a failure that has no Status. */
-static int error_set(struct kube_error *err, int code, long http_status,
-		     const char *message)
-{
-	if (!err)
-		return code;
-	kube_error_release(err);
-	err->code = code;
-	err->http_status = http_status;
-	snprintf(err->message, sizeof(err->message), "%s",
-		 message && message[0] ? message : err_str(code));
-	return code;
-}
-
-int kube_error_code(long http_status, const char *reason, const char *method)
-{
-	bool exists;
-
-	switch (http_status) {
-	case 400:
-		return ERR_BADREQUEST;
-	case 401:
-		return ERR_UNAUTHORIZED;
-	case 403:
-		return ERR_FORBIDDEN;
-	case 404:
-		return ERR_NOTFOUND;
-	case 405:
-	case 406:
-	case 415:
-		return ERR_UNSUPPORTED;
-	case 409:
-		exists = reason && reason[0]
-				 ? strcmp(reason, "AlreadyExists") == 0
-				 : method && strcmp(method, "POST") == 0;
-		return exists ? ERR_EXISTS : ERR_CONFLICT;
-	case 410:
-		return ERR_GONE;
-	case 413:
-		return ERR_TOOBIG;
-	case 422:
-		return ERR_INVAL;
-	case 429:
-		return ERR_TOOMANY;
-	case 504:
-		return ERR_TIMEOUT;
-	default:
-		break;
-	}
-	if (http_status >= 400 && http_status < 500)
-		return ERR_BADREQUEST;
-	return ERR_INTERNAL;
-}
-
-/* Appends `s` quoted as Go's %q does (for the 5xx generic message). */
-static void quote_go(struct buf *b, const char *s, size_t len)
-{
-	buf_putc(b, '"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\')
-			buf_printf(b, "\\%c", ch);
-		else if (ch == '\n')
-			buf_puts(b, "\\n");
-		else if (ch == '\t')
-			buf_puts(b, "\\t");
-		else if (ch == '\r')
-			buf_puts(b, "\\r");
-		else if (ch < 0x20 || ch == 0x7f)
-			buf_printf(b, "\\x%02x", ch);
-		else
-			buf_putc(b, (char)ch);
-	}
-	buf_putc(b, '"');
-}
-
-/* client-go NewGenericServerResponse: reason and message by status. */
-static void generic_message(long status, const char *method,
-			    const char *server_msg, size_t msg_len,
-			    const char **reason, struct buf *msg)
-{
-	static const struct {
-		long status;
-		const char *reason, *message;
-	} table[] = {
-		{400, "BadRequest",
-		 "the server rejected our request for an unknown reason"},
-		{401, "Unauthorized",
-		 "the server has asked for the client to provide credentials"},
-		{404, "NotFound",
-		 "the server could not find the requested resource"},
-		{405, "MethodNotAllowed",
-		 "the server does not allow this "
-		 "method on the requested resource"},
-		{422, "Invalid",
-		 "the server rejected our request due to an "
-		 "error in our request"},
-		{429, "TooManyRequests",
-		 "the server has received too many requests and has asked us "
-		 "to try again later"},
-		{503, "ServiceUnavailable",
-		 "the server is currently unable to handle the request"},
-		{504, "Timeout",
-		 "the server was unable to return a response in the time "
-		 "allotted, but may still be processing the request"},
-	};
-
-	*reason = "";
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (table[i].status == status) {
-			*reason = table[i].reason;
-			buf_puts(msg, table[i].message);
-			return;
-		}
-	}
-	if (status == 409) {
-		*reason = method && strcmp(method, "POST") == 0
-				  ? "AlreadyExists"
-				  : "Conflict";
-		buf_puts(msg, "the server reported a conflict");
-	} else if (status == 403 || status == 406 || status == 415) {
-		*reason = status == 403	  ? "Forbidden"
-			  : status == 406 ? "NotAcceptable"
-					  : "UnsupportedMediaType";
-		buf_append(msg, server_msg, msg_len);
-	} else if (status >= 500) {
-		*reason = "InternalError";
-		buf_puts(msg, "an error on the server (");
-		quote_go(msg, server_msg, msg_len);
-		buf_puts(msg, ") has prevented the request from succeeding");
-	} else {
-		buf_printf(msg,
-			   "the server responded with the status code %ld "
-			   "but did not return more information",
-			   status);
-	}
-}
-
-/* Fills err from a Status object (borrowed); false when it is not one. */
-static bool error_from_status(json_t *st, long http_status, const char *method,
-			      long retry_after, struct kube_error *err)
-{
-	const char *kind = json_string_value(json_object_get(st, "kind"));
-	const char *reason = json_string_value(json_object_get(st, "reason"));
-	const char *msg = json_string_value(json_object_get(st, "message"));
-	json_t *ra;
-
-	if (!kind || strcmp(kind, "Status") != 0)
-		return false;
-	ra = json_object_get(json_object_get(st, "details"),
-			     "retryAfterSeconds");
-	err->code = kube_error_code(http_status, reason, method);
-	err->http_status = http_status;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason ? reason : "");
-	snprintf(err->message, sizeof(err->message), "%s",
-		 msg && msg[0] ? msg : err_str(err->code));
-	err->retry_after = retry_after >= 0	 ? retry_after
-			   : json_is_integer(ra) ? (long)json_integer_value(ra)
-						 : -1;
-	err->status = json_incref(st);
-	return true;
-}
-
-int kube_error_from_response(long http_status, const char *method,
-			     const char *content_type, const char *body,
-			     size_t len, long retry_after,
-			     struct kube_error *err)
-{
-	struct kube_error local = KUBE_ERROR_INIT;
-	struct kube_error *e = err ? err : &local;
-	json_t *st = body && len ? json_loadb(body, len, 0, NULL) : NULL;
-	const char *server_msg = "unknown", *reason;
-	size_t msg_len = 7;
-	struct buf msg;
-	int code;
-
-	kube_error_release(e);
-	if (st && error_from_status(st, http_status, method, retry_after, e))
-		goto out;
-	if (content_type && strncasecmp(content_type, "text/", 5) == 0) {
-		server_msg = body ? body : "";
-		msg_len = len > UNSTRUCTURED_MAX ? UNSTRUCTURED_MAX : len;
-		while (msg_len > 0 && isspace((unsigned char)*server_msg)) {
-			server_msg++;
-			msg_len--;
-		}
-		while (msg_len > 0 &&
-		       isspace((unsigned char)server_msg[msg_len - 1]))
-			msg_len--;
-	}
-	buf_init(&msg, 4 * UNSTRUCTURED_MAX + 1024);
-	generic_message(http_status, method, server_msg, msg_len, &reason,
-			&msg);
-	e->code = kube_error_code(http_status, reason, method);
-	e->http_status = http_status;
-	e->retry_after = retry_after;
-	snprintf(e->reason, sizeof(e->reason), "%s", reason);
-	/* A text body may hold a NUL (it ends the message): never "". */
-	snprintf(e->message, sizeof(e->message), "%s",
-		 msg.data[0] ? msg.data : err_str(e->code));
-	buf_release(&msg);
-out:
-	json_decref(st);
-	code = e->code;
-	kube_error_release(&local);
-	return code;
-}
 
 /* ---- Paths and queries ---- */
 
@@ -504,13 +282,13 @@ static int exchange(struct kube_client *c, struct transport_request *req,
 		auth = NULL;
 		rc = kube_auth_header(c->auth, &auth, msg, sizeof(msg));
 		if (rc) {
-			error_set(err, rc, 0, msg);
+			kube_error_set(err, rc, 0, msg);
 			break;
 		}
 		req->auth_header = auth;
 		rc = transport_do(c->tr, req, res);
 		if (rc) {
-			error_set(err, rc, 0, res->message);
+			kube_error_set(err, rc, 0, res->message);
 			break;
 		}
 		if (req->cancel && atomic_load(req->cancel))
@@ -571,7 +349,7 @@ static int request_cancellable(struct kube_client *c, const char *method,
 	transport_result_init(&res);
 	rc = exchange(c, &req, &res, err);
 	if (rc == 0 && cancel && atomic_load(cancel))
-		rc = error_set(err, ERR_TIMEOUT, 0, "request cancelled");
+		rc = kube_error_set(err, ERR_TIMEOUT, 0, "request cancelled");
 	if (rc == 0 && resp) {
 		resp->http_status = res.http_status;
 		resp->body = buf_detach(&res.body, &resp->len);
@@ -630,7 +408,8 @@ static int request_json_cancellable(struct kube_client *c, const char *method,
 	if (body_obj)
 		body = json_dumps(body_obj, JSON_COMPACT);
 	if (body_obj && !body) {
-		rc = error_set(err, ERR_INVAL, 0, "body is not serialisable");
+		rc = kube_error_set(err, ERR_INVAL, 0,
+				    "body is not serialisable");
 		goto out;
 	}
 	rc = request_cancellable(c, method, path, content_type, body,
@@ -644,7 +423,7 @@ static int request_json_cancellable(struct kube_client *c, const char *method,
 
 		snprintf(m, sizeof(m), "%s %s: response is not JSON: %s",
 			 method, path, jerr.text);
-		rc = error_set(err, ERR_PARSE, resp.http_status, m);
+		rc = kube_error_set(err, ERR_PARSE, resp.http_status, m);
 	}
 out:
 	kube_response_release(&resp);
@@ -676,8 +455,8 @@ int kube_get(struct kube_client *c, const struct kube_resource *r,
 	int rc;
 
 	if (!name || !name[0])
-		return error_set(err, ERR_INVAL, 0,
-				 "resource name may not be empty");
+		return kube_error_set(err, ERR_INVAL, 0,
+				      "resource name may not be empty");
 	path = kube_path(r, object_ns(c, r, ns), name, NULL);
 	rc = request_json(c, "GET", path, NULL, NULL, out, err);
 	free(path);
@@ -790,8 +569,8 @@ static int put_object(struct kube_client *c, const struct kube_resource *r,
 	if (out)
 		*out = NULL;
 	if (!name || !name[0])
-		return error_set(err, ERR_INVAL, 0,
-				 "object has no metadata.name");
+		return kube_error_set(err, ERR_INVAL, 0,
+				      "object has no metadata.name");
 	path = kube_write_path(r, write_ns(c, r, ns, obj), name, subresource,
 			       opt, false);
 	rc = request_json(c, "PUT", path, "application/json", obj, out, err);
@@ -835,13 +614,14 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r,
 	if (out)
 		*out = NULL;
 	if ((unsigned)type > KUBE_PATCH_STRATEGIC || !patch)
-		return error_set(err, ERR_INVAL, 0, "invalid patch");
+		return kube_error_set(err, ERR_INVAL, 0, "invalid patch");
 	if (!name || !name[0])
-		return error_set(err, ERR_INVAL, 0,
-				 "resource name may not be empty");
+		return kube_error_set(err, ERR_INVAL, 0,
+				      "resource name may not be empty");
 	if (apply && (!opt || !opt->field_manager || !opt->field_manager[0]))
-		return error_set(err, ERR_INVAL, 0,
-				 "fieldManager is required for apply patch");
+		return kube_error_set(
+			err, ERR_INVAL, 0,
+			"fieldManager is required for apply patch");
 	path = kube_write_path(r, object_ns(c, r, ns), name, subresource, opt,
 			       apply);
 	rc = request_json(c, "PATCH", path, types[type], patch, out, err);
@@ -858,8 +638,8 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r,
 	int rc;
 
 	if (!name || !name[0])
-		return error_set(err, ERR_INVAL, 0,
-				 "resource name may not be empty");
+		return kube_error_set(err, ERR_INVAL, 0,
+				      "resource name may not be empty");
 	body = kube_delete_options_json(opt);
 	path = kube_path(r, object_ns(c, r, ns), name, NULL);
 	rc = request_json(c, "DELETE", path, "application/json", body, NULL,

@@ -1,7 +1,8 @@
 /*
- * client_internal: the pure parts of client.c, exposed for unit tests and
- * for other pkg/kube files. Not part of the public API; nothing here does
- * I/O or takes locks, so every function is thread-safe.
+ * client_internal: the pure parts of the REST client (client.c and
+ * status.c), exposed for unit tests and for other pkg/kube files. Not part of
+ * the public API; nothing here does I/O or takes locks, so every function is
+ * thread-safe.
  */
 #ifndef KNIT_KUBE_CLIENT_INTERNAL_H
 #define KNIT_KUBE_CLIENT_INTERNAL_H
@@ -12,6 +13,14 @@
 
 #include "kube/client.h"
 #include "util/buf.h"
+
+/*
+ * Fills `err` (when non-NULL; any earlier status is dropped) with `code`,
+ * `http_status` and `message`, and returns `code`, so a failure is one line:
+ * return kube_error_set(err, ERR_INVAL, 0, "resource name may not be empty");
+ */
+int kube_error_set(struct kube_error *err, int code, long http_status,
+		   const char *message);
 
 /*
  * The error code for an HTTP status and the Status reason ("" or NULL when
