@@ -62,7 +62,9 @@
  * NUL-terminated; later documents are not examined) and returns it as a new
  * reference. Empty input, or input holding only comments or a bare "---",
  * gives JSON null, as sigs.k8s.io/yaml does. JSON input is valid YAML and
- * converts to the same JSON value. On error returns NULL and, when errbuf is
+ * converts to the same JSON value, except that YAML limits an implicit
+ * mapping key to 1024 characters, so JSON with a longer object key is
+ * rejected (as go-yaml does). On error returns NULL and, when errbuf is
  * non-NULL, writes a NUL-terminated message (see above) into errbuf[0..errlen).
  */
 json_t *yaml_to_json(const char *text, size_t len, char *errbuf, size_t errlen);
