@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libcurl4-openssl-dev libjansson-dev libyaml-dev
 libwebsockets-dev libssl-dev zlib1g-dev libcmocka-dev curl jq openssl ca-certificates
-cppcheck clang-tidy clang-format prometheus python3"
+cppcheck clang-tidy clang-format clang libclang-rt-14-dev prometheus python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -18,13 +18,11 @@
 #include "devcluster/status.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 double api_monotonic(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return mono_now();
 }
 
 void api_drop_watches(struct devcluster *dc)

@@ -267,6 +267,17 @@ static void respond_text(struct api_response *resp, int code, const char *text)
 static void respond_scale(struct api_response *resp,
 			  const struct resource_type *t, json_t *obj);
 
+/*
+ * Built-in types are stored exactly as a plain-JSON client sees them, so
+ * GETs and lists send the stored text without parsing and printing it
+ * again. Custom resources (pruning, versions) and Tables need rendering.
+ */
+static bool serves_stored_text(const struct api_request *req,
+			       const struct resource_type *t)
+{
+	return !api_wants_table(req) && t->view == VIEW_PLAIN && !t->is_custom;
+}
+
 static void handle_get(struct devcluster *dc, const struct api_request *req,
 		       struct route *rt, struct api_response *resp)
 {
@@ -277,9 +288,7 @@ static void handle_get(struct devcluster *dc, const struct api_request *req,
 		api_respond_status(resp, status_not_found(rt->type, rt->name));
 		return;
 	}
-	if (!api_wants_table(req) && rt->type->view == VIEW_PLAIN &&
-	    !rt->type->is_custom && !rt->subresource) {
-		/* stored text is already what the client sees */
+	if (serves_stored_text(req, rt->type) && !rt->subresource) {
 		resp->code = 200;
 		free(resp->content_type);
 		resp->content_type = xstrdup("application/json");
@@ -584,8 +593,7 @@ static bool stored_selected(const struct list_params *p,
 	return ok;
 }
 
-/* Built-in types are stored exactly as clients see them, so their lists are
- * the stored texts joined, without parsing and printing each item again. */
+/* A list of stored texts joined (see serves_stored_text()). */
 static void respond_list_raw(struct api_response *resp,
 			     const struct resource_type *t, json_t *meta,
 			     struct object **page, size_t n)
@@ -693,7 +701,7 @@ static void handle_list(struct devcluster *dc, const struct api_request *req,
 					    json_integer((json_int_t)(n - i)));
 		break;
 	}
-	if (!api_wants_table(req) && t->view == VIEW_PLAIN && !t->is_custom)
+	if (serves_stored_text(req, t))
 		respond_list_raw(resp, t, meta, page, taken);
 	else
 		respond_list_json(req, resp, t, meta, page, taken);

@@ -36,6 +36,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/mono.h"
 #include "util/rfc3339.h"
 
 extern char **environ;
@@ -283,14 +284,6 @@ static void strv_free(char **v)
 	free(v);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A running plugin: its pid and the read ends of its stdout and stderr. */
 struct child {
 	pid_t pid;
@@ -365,13 +358,13 @@ static int child_drain(int *fd, struct buf *b, bool capped)
  */
 static int child_wait(struct child *ch, int *status)
 {
-	long long deadline = now_ms() + EXEC_TIMEOUT_MS;
+	long long deadline = mono_now_ms() + EXEC_TIMEOUT_MS;
 	int rc = 0;
 
 	while (rc == 0 && (ch->out >= 0 || ch->err >= 0)) {
 		struct pollfd p[2] = {{.fd = ch->out, .events = POLLIN},
 				      {.fd = ch->err, .events = POLLIN}};
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_now_ms();
 
 		if (left <= 0) {
 			rc = ERR_TIMEOUT;
@@ -393,7 +386,7 @@ static int child_wait(struct child *ch, int *status)
 			ch->pid = -1;
 			break;
 		}
-		if (now_ms() >= deadline)
+		if (mono_now_ms() >= deadline)
 			rc = ERR_TIMEOUT;
 		else
 			usleep(5000);

@@ -9,26 +9,20 @@
 #include <math.h>
 #include <time.h>
 
+#include "util/mono.h"
+
 void ratelimit_init(struct ratelimit *rl, double qps, int burst)
 {
 	pthread_mutex_init(&rl->mu, NULL);
 	rl->qps = qps;
 	rl->burst = burst < 1 ? 1 : burst;
 	rl->tokens = rl->burst;
-	rl->last = ratelimit_now();
+	rl->last = mono_now();
 }
 
 void ratelimit_release(struct ratelimit *rl)
 {
 	pthread_mutex_destroy(&rl->mu);
-}
-
-double ratelimit_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 double ratelimit_tokens_at(double tokens, double last, double now, double qps,
@@ -80,7 +74,7 @@ static double take(struct ratelimit *rl, bool reserve, double *now)
 	if (rl->qps <= 0)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
-	*now = ratelimit_now();
+	*now = mono_now();
 	delay = ratelimit_delay(rl->tokens, rl->last, *now, rl->qps, rl->burst);
 	if (delay > 0 && !reserve) {
 		pthread_mutex_unlock(&rl->mu);

@@ -73,7 +73,4 @@ double ratelimit_tokens_at(double tokens, double last, double now, double qps,
 double ratelimit_delay(double tokens, double last, double now, double qps,
 		       double burst);
 
-/* Monotonic clock in seconds. */
-double ratelimit_now(void);
-
 #endif

@@ -30,6 +30,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/mono.h"
 
 #define POLL_MS		   200
 #define CONNECT_TIMEOUT_MS 30000L
@@ -66,14 +67,6 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Splits cfg->server into the bases and the CONNECT_TO mapping. */
@@ -309,7 +302,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 	long code = 0;
 	int rc;
 
-	x->last_byte_ms = now_ms();
+	x->last_byte_ms = mono_now_ms();
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (x->req->stream && code >= 200 && code < 300) {
 		rc = x->req->stream(p, len, x->req->stream_ud);
@@ -434,7 +427,7 @@ static CURLcode drive(CURLM *m, struct xfer *x, bool *cancelled, bool *idle)
 	int running = 1, left;
 
 	curl_multi_add_handle(m, x->easy);
-	x->last_byte_ms = now_ms();
+	x->last_byte_ms = mono_now_ms();
 	while (running) {
 		if (curl_multi_perform(m, &running) != CURLM_OK) {
 			result = CURLE_RECV_ERROR;
@@ -447,7 +440,7 @@ static CURLcode drive(CURLM *m, struct xfer *x, bool *cancelled, bool *idle)
 			break;
 		}
 		if (req->idle_timeout_ms > 0 &&
-		    now_ms() - x->last_byte_ms >= req->idle_timeout_ms) {
+		    mono_now_ms() - x->last_byte_ms >= req->idle_timeout_ms) {
 			*idle = true;
 			break;
 		}

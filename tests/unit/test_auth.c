@@ -25,6 +25,7 @@
 #include "kube/auth.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "tmpdir.h"
 
 #define V1 "client.authentication.k8s.io/v1"
 
@@ -33,28 +34,6 @@ struct fixture {
 	struct kube_config *cfg;
 	struct kube_auth *auth;
 };
-
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char *p;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		p = xasprintf("%s/%s", path, de->d_name);
-		rm_tree(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static int setup(void **state)
 {

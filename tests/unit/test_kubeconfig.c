@@ -21,33 +21,12 @@
 #include "kube/kubeconfig.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "tmpdir.h"
 
 struct fixture {
 	char dir[64];
 	char *old_home;
 };
-
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d))) {
-		char *p;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		p = xasprintf("%s/%s", path, de->d_name);
-		rm_tree(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static int setup(void **state)
 {

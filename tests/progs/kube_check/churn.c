@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/hashmap.h"
+#include "util/mono.h"
 
 #include "kube_check.h"
 
@@ -212,9 +213,9 @@ static bool wait_equal(struct kube_client *c, const char *ns,
 		       struct informer *inf, struct seen *s, char *why,
 		       size_t len)
 {
-	long deadline = check_now_ms() + 60000;
+	long deadline = mono_now_ms() + 60000;
 
-	while (check_now_ms() < deadline) {
+	while (mono_now_ms() < deadline) {
 		struct kube_error e = KUBE_ERROR_INIT;
 		struct server_state st;
 		bool eq = false;
@@ -289,9 +290,9 @@ int check_stop(struct kube_client *c, char **argv)
 
 	informer_start(inf);
 	usleep(1000 * 1000);
-	t0 = check_now_ms();
+	t0 = mono_now_ms();
 	informer_stop(inf);
-	printf("stopped in %ld ms synced=%s\n", check_now_ms() - t0,
+	printf("stopped in %ld ms synced=%s\n", mono_now_ms() - t0,
 	       informer_has_synced(inf) ? "yes" : "no");
 	informer_free(inf);
 	return 0;

@@ -11,7 +11,6 @@
 const struct kube_resource *check_resource(const char *name);
 /* Prints "error: ERR_X (HTTP n): message" on stdout. */
 void check_print_error(int rc, const struct kube_error *e);
-long check_now_ms(void);
 
 /* The commands; argv holds their arguments. Each returns the exit code. */
 int check_churn(struct kube_client *c, char **argv);

@@ -38,6 +38,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/hashmap.h"
+#include "util/mono.h"
 
 #include "kube_check.h"
 
@@ -71,14 +72,6 @@ void check_print_error(int rc, const struct kube_error *e)
 	fflush(stdout);
 }
 
-long check_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int cmd_get(struct kube_client *c, char **argv)
 {
 	struct kube_error e = KUBE_ERROR_INIT;
@@ -101,10 +94,10 @@ static int cmd_get(struct kube_client *c, char **argv)
 
 static int cmd_poll(struct kube_client *c, char **argv)
 {
-	long deadline = check_now_ms() + strtol(argv[3], NULL, 10) * 1000L;
+	long deadline = mono_now_ms() + strtol(argv[3], NULL, 10) * 1000L;
 	int last = 1;
 
-	while (check_now_ms() < deadline) {
+	while (mono_now_ms() < deadline) {
 		struct kube_error e = KUBE_ERROR_INIT;
 		int rc = kube_get(c, check_resource(argv[0]), argv[1], argv[2],
 				  NULL, &e);
