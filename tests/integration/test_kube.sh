@@ -137,12 +137,16 @@ check_contains "a 500 without Retry-After is not retried and surfaces" \
 # ---- informer under churn, dropped watches and compaction ----
 
 api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"churn"}}' >/dev/null
-# Watches are dropped every 2 s. Every 3 s the informer's watches are also
-# refused for a second while writes go on and the history is compacted, so
-# the next watch asks for a resourceVersion the server no longer has (410).
+# While the writes go on, watches are dropped every 2 s, and every 3 s the
+# informer's watches are also refused for a second while the history is
+# compacted, so the next watch asks for a resourceVersion the server no
+# longer has (410). The faults end with the writes: the informer must then
+# converge within kube_check's 60 s, which its backoff (at most 25.6 s plus
+# jitter after the few failures a write phase allows) leaves room for.
 faults '{"dropWatchesEverySeconds":2}'
+rm -f "$WORK/writes-done"
 (
-	while :; do
+	while [ ! -e "$WORK/writes-done" ]; do
 		sleep 2
 		faults '{"dropWatchesEverySeconds":2,"errors":[{"code":503,"rate":1,"verbs":["watch"],"resources":["configmaps"]}]}'
 		api POST /admin/drop-watches >/dev/null
@@ -150,14 +154,17 @@ faults '{"dropWatchesEverySeconds":2}'
 		api POST /admin/compact >/dev/null
 		faults '{"dropWatchesEverySeconds":2}'
 	done
+	faults '{}'
 ) &
 COMPACT=$!
-out=$(kcheck --kubeconfig "$KUBECONFIG" --qps 150 churn churn 1000 7)
+out=$(KUBE_CHECK_WRITES_DONE="$WORK/writes-done" \
+	kcheck --kubeconfig "$KUBECONFIG" --qps 150 churn churn 1000 7)
 rc=$?
-kill $COMPACT 2>/dev/null
+touch "$WORK/writes-done"
 wait $COMPACT 2>/dev/null
 faults '{}'
 echo "$out" | sed 's/^/       /'
+[ "$rc" = 0 ] || tail -n 40 "$WORK/kube_check.log" | sed 's/^/       log: /'
 check_eq "the informer's cache and handlers equal the server after 1,000 writes" \
 	"0" "$rc"
 check_contains "they were compared" "equal=yes" "$out"

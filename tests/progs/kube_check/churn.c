@@ -7,7 +7,9 @@
  * deletes), then waits up to 60 s for both the cache and the handlers' view
  * to equal a fresh list from the server, object by object (resourceVersion
  * and data). Prints the informer's counters so the test can check that
- * watches were re-established and 410s caused relists.
+ * watches were re-established and 410s caused relists. When
+ * $KUBE_CHECK_WRITES_DONE names a file, it is created once the writes end,
+ * so a test can stop injecting faults before the wait for equality.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -209,6 +211,18 @@ static void print_stats(struct informer *inf, struct seen *s,
 	       equal ? "" : " ", equal ? "" : why);
 }
 
+static void writes_done(void)
+{
+	const char *path = getenv("KUBE_CHECK_WRITES_DONE");
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "w");
+	if (f)
+		fclose(f);
+}
+
 static bool wait_equal(struct kube_client *c, const char *ns,
 		       struct informer *inf, struct seen *s, char *why,
 		       size_t len)
@@ -265,6 +279,7 @@ int check_churn(struct kube_client *c, char **argv)
 	} else {
 		for (long i = 0; i < ops; i++)
 			one_op(c, ns, &seed, &n);
+		writes_done();
 		equal = wait_equal(c, ns, inf, &s, why, sizeof(why));
 	}
 	informer_stop(inf);
