@@ -23,6 +23,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 #define DEFAULT_QPS	   50.0
 #define DEFAULT_BURST	   100
@@ -56,6 +57,9 @@ struct kube_client {
 	long timeout_ms;
 	int max_retries;
 	size_t max_body;
+	void (*observe)(const char *method, int status, double seconds,
+			double throttled_seconds, void *data);
+	void *observe_data;
 };
 
 /* ---- Paths and queries ---- */
@@ -204,6 +208,8 @@ int kube_client_new(const struct kube_config *cfg,
 			 : o.max_retries < 0 ? 0
 					     : o.max_retries;
 	c->max_body = o.max_body ? o.max_body : DEFAULT_MAX_BODY;
+	c->observe = o.observe;
+	c->observe_data = o.observe_data;
 	*out = c;
 	return 0;
 }
@@ -277,7 +283,10 @@ static int exchange(struct kube_client *c, struct transport_request *req,
 	long wait;
 
 	for (;;) {
+		double t0 = mono_now(), t1;
+
 		ratelimit_wait(&c->rl);
+		t1 = mono_now();
 		free(auth);
 		auth = NULL;
 		rc = kube_auth_header(c->auth, &auth, msg, sizeof(msg));
@@ -287,6 +296,9 @@ static int exchange(struct kube_client *c, struct transport_request *req,
 		}
 		req->auth_header = auth;
 		rc = transport_do(c->tr, req, res);
+		if (c->observe)
+			c->observe(req->method, rc ? 0 : (int)res->http_status,
+				   mono_now() - t1, t1 - t0, c->observe_data);
 		if (rc) {
 			kube_error_set(err, rc, 0, res->message);
 			break;

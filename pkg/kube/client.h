@@ -102,6 +102,13 @@ struct kube_client_options {
 	int max_retries; /* Retry-After retries; 0 means 10; <0 none */
 	size_t max_body; /* response size cap; 0 means 256 MiB */
 	const char *component; /* appended to the User-Agent, may be NULL */
+	/* Called after every HTTP exchange (each retry too) with the method,
+	 * the HTTP status (0 when the transport failed), its duration and
+	 * how long the client-side rate limiter held it back, in seconds.
+	 * May be NULL; must be thread-safe and quick. */
+	void (*observe)(const char *method, int status, double seconds,
+			double throttled_seconds, void *data);
+	void *observe_data;
 };
 
 /*

@@ -12,10 +12,16 @@ BUILD=${BUILD:-build}
 DEVCLUSTER_BIN=${DEVCLUSTER_BIN:-$BUILD/bin/knit-devcluster}
 DC_PID=""
 PROM_PID=""
+CTRL_PID=""
+CONTROLLER_BIN=${CONTROLLER_BIN:-$BUILD/bin/knit-controller}
 export HOME="$WORK/home"
 mkdir -p "$HOME"
 
 cleanup() {
+	if [ -n "$CTRL_PID" ] && kill -0 "$CTRL_PID" 2>/dev/null; then
+		kill -9 "$CTRL_PID" 2>/dev/null
+		wait "$CTRL_PID" 2>/dev/null
+	fi
 	if [ -n "$PROM_PID" ] && kill -0 "$PROM_PID" 2>/dev/null; then
 		kill "$PROM_PID" 2>/dev/null
 		wait "$PROM_PID" 2>/dev/null
@@ -24,7 +30,11 @@ cleanup() {
 		kill "$DC_PID" 2>/dev/null
 		wait "$DC_PID" 2>/dev/null
 	fi
-	rm -rf "$WORK"
+	if [ -n "${KEEP_WORK:-}" ]; then
+		echo "(work directory kept: $WORK)"
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 
@@ -100,6 +110,41 @@ devcluster_stop() {
 	if grep -qE "Sanitizer|runtime error:" "$WORK/devcluster.log"; then
 		fail "knit-devcluster log has no sanitizer report" \
 			"$(grep -A 20 -E "Sanitizer|runtime error:" "$WORK/devcluster.log" | head -n 40)"
+	fi
+}
+
+# controller_start [extra flags]: starts knit-controller against the
+# devcluster (leader election off unless the flags turn it on), appending
+# to $WORK/controller.log, and waits until /readyz answers 200 (caches
+# synced). Sets CTRL_PID, CTRL_METRICS and CTRL_HEALTH (base URLs).
+controller_start() {
+	local mport hport
+	mport=$(free_port)
+	hport=$(free_port)
+	CTRL_METRICS="http://127.0.0.1:$mport"
+	CTRL_HEALTH="http://127.0.0.1:$hport"
+	"$CONTROLLER_BIN" --kubeconfig "$KUBECONFIG" --leader-elect=false \
+		--metrics-address "127.0.0.1:$mport" \
+		--health-address "127.0.0.1:$hport" --log-level debug "$@" \
+		>>"$WORK/controller.log" 2>&1 &
+	CTRL_PID=$!
+	wait_for 20 curl -sf "$CTRL_HEALTH/readyz"
+}
+
+# controller_stop [SIGNAL]: stops knit-controller (TERM by default) and
+# waits for it; fails the test when it had crashed or a sanitizer wrote a
+# report.
+controller_stop() {
+	[ -n "$CTRL_PID" ] || return 0
+	if ! kill -0 "$CTRL_PID" 2>/dev/null; then
+		fail "knit-controller was still running" "$(tail -n 20 "$WORK/controller.log")"
+	fi
+	kill "-${1:-TERM}" "$CTRL_PID" 2>/dev/null
+	wait "$CTRL_PID" 2>/dev/null
+	CTRL_PID=""
+	if grep -qE "Sanitizer|runtime error:" "$WORK/controller.log"; then
+		fail "knit-controller log has no sanitizer report" \
+			"$(grep -A 20 -E "Sanitizer|runtime error:" "$WORK/controller.log" | head -n 40)"
 	fi
 }
 
@@ -197,6 +242,7 @@ kc() {
 }
 
 finish() {
+	controller_stop
 	devcluster_stop
 	echo "$TEST_NAME: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

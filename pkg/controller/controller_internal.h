@@ -1,0 +1,102 @@
+/*
+ * controller_internal: what the three parts of the Rollout controller share.
+ *
+ *   controller.c  lifecycle: informers, handlers, workers, housekeeping
+ *                 (gauges, resync) and the metric families;
+ *   reconcile.c   one key: read the caches, build the planner's views,
+ *                 plan_compute(), hand the plan to apply;
+ *   apply.c       one plan: the status PUT, the ReplicaSet, Service and
+ *                 Pod writes, and the Events, in plan.h's order.
+ *
+ * struct controller is created by controller_new() and read-only after
+ * controller_run() starts its workers, except for the fields noted.
+ */
+#ifndef KNIT_CONTROLLER_INTERNAL_H
+#define KNIT_CONTROLLER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "controller/controller.h"
+#include "kube/informer.h"
+#include "kube/workqueue.h"
+#include "rollout/plan.h"
+#include "rollout/rollout.h"
+
+/* Metric family names (declared by controller_declare_metrics()). */
+#define M_RECONCILE_TOTAL    "knit_reconcile_total"
+#define M_RECONCILE_DURATION "knit_reconcile_duration_seconds"
+#define M_WORKQUEUE_DEPTH    "knit_workqueue_depth"
+#define M_WORKQUEUE_ADDS     "knit_workqueue_adds_total"
+#define M_API_REQUESTS	     "knit_api_requests_total"
+#define M_API_THROTTLED	     "knit_api_throttled_seconds_total"
+#define M_ROLLOUTS	     "knit_rollouts"
+#define M_LEADER	     "knit_leader"
+
+struct controller {
+	struct kube_client *client;
+	char *ns; /* NULL: every namespace */
+	int workers;
+	struct event_recorder *recorder; /* may be NULL */
+	struct metrics *metrics;	 /* may be NULL */
+	long resync_ms;
+
+	struct workqueue *queue;
+	struct informer *rollouts, *replicasets, *services;
+
+	pthread_mutex_t lock; /* guards stop */
+	pthread_cond_t cond;  /* signalled by controller_stop() */
+	bool stop;
+	atomic_bool synced;
+};
+
+/* The outcome of one reconcile, which decides the requeue. */
+enum reconcile_result {
+	RECONCILE_SUCCESS,
+	RECONCILE_ERROR,
+	RECONCILE_CONFLICT,
+};
+
+/* Queues `key` now and counts the add. Thread-safe. */
+void controller_enqueue(struct controller *c, const char *key);
+
+/*
+ * Reconciles the Rollout `key` ("ns/name") once. On success *requeue_ms
+ * is the plan's delay (0: none). Never blocks on anything but API calls.
+ */
+enum reconcile_result reconcile_key(struct controller *c, const char *key,
+				    long *requeue_ms);
+
+/* What apply needs besides the plan (all borrowed). */
+struct apply_input {
+	const struct rollout *ro;
+	json_t *obj; /* the Rollout as read (mutable copy, owned by caller) */
+	const struct rs_view *rs;
+	size_t n_rs;
+	const struct svc_view *svc;
+	size_t n_svc;
+	json_t *pods; /* the stable revision's pods when listed, or NULL */
+};
+
+/*
+ * Applies `p` in plan.h's order: status PUT (a conflict stops and returns
+ * RECONCILE_CONFLICT; a missing Rollout stops with success), then the
+ * ReplicaSet and Service writes and restart deletions (failures are logged,
+ * the rest still tried, the result is RECONCILE_ERROR), then the plan's
+ * Events. Writes that would change nothing are skipped.
+ */
+enum reconcile_result apply_plan(struct controller *c,
+				 const struct apply_input *in,
+				 const struct plan *p);
+
+/* Lists the pods of revision `hash` in `ns`: a new List reference or NULL
+ * (logged) on failure. */
+json_t *list_revision_pods(struct controller *c, const char *ns,
+			   const char *hash);
+
+/* `s` with '"' and '\\' escaped and newlines turned into spaces, for a
+ * quoted log value: a new string. */
+char *log_quote(const char *s);
+
+#endif

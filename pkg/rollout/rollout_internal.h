@@ -1,0 +1,36 @@
+/*
+ * rollout_internal: what the files of pkg/rollout share and nothing else
+ * includes (except the unit test). rollout.c parses metadata and spec;
+ * rollout_status.c parses status, operation requests and managedFields.
+ * Pure functions, thread-safe on distinct objects.
+ */
+#ifndef KNIT_ROLLOUT_ROLLOUT_INTERNAL_H
+#define KNIT_ROLLOUT_ROLLOUT_INTERNAL_H
+
+#include <jansson.h>
+
+#include "rollout/rollout.h"
+
+/* Appends one InvalidSpec sentence (printf format) to r->invalid. */
+void rollout_add_invalid(struct rollout *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parses a pause duration: terms "<number><unit>" with units h, m, s, ms
+ * ("30s", "5m", "1h30m", "250ms", "1.5h"), or a bare integer of seconds
+ * ("30"). Returns 0 with *out in seconds, or ERR_PARSE ("", "5x", "-1s",
+ * "m", NULL) leaving *out alone.
+ */
+int rollout_duration_parse(const char *s, double *out);
+
+/* Fills `st` from `status` (borrowed; an object): see rollout.h. */
+void rollout_parse_status(const json_t *status, struct rollout_decisions *st);
+
+/*
+ * Fills r->requests / n_requests (pending operations, in handling order),
+ * r->template_manager / template_time and r->change_cause from `meta`
+ * (borrowed metadata). r->st must already be parsed.
+ */
+void rollout_parse_requests(struct rollout *r, const json_t *meta);
+
+#endif
