@@ -83,7 +83,8 @@ static void usage(FILE *out)
 	      "127.0.0.1:8081; 0 disables)\n"
 	      "  --log-level LEVEL            debug, info, warn or error "
 	      "(default info)\n"
-	      "  --log-format FORMAT          text or json (default text)\n"
+	      "  --log-format FORMAT          text (logfmt, default) or json "
+	      "(one object per line)\n"
 	      "  --help, --version\n",
 	      out);
 }
@@ -181,7 +182,7 @@ static int parse_one(int ch, struct flags *f)
 					   "want debug, info, warn or error")
 			       : 0;
 	case 'f':
-		if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+		if (log_set_format_name(optarg))
 			return bad_value("log-format", optarg,
 					 "want text or json");
 		f->log_format = optarg;
@@ -224,9 +225,16 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			return 1;
 		}
 		if (ch == '?' || ch == ':') {
+			/* inside "-xy" optind has not moved past it yet */
+			const char *arg = argv[optind - 1];
+			char shortopt[3] = {'-', (char)optopt, '\0'};
+
+			if (strncmp(arg, "--", 2) && optopt > ' ' &&
+			    optopt < 127)
+				arg = shortopt;
 			fprintf(stderr, PROG ": %s flag: %s\n",
 				ch == '?' ? "unknown" : "missing value for",
-				argv[optind - 1]);
+				arg);
 			usage(stderr);
 			return 2;
 		}
@@ -409,6 +417,12 @@ static int setup(struct app *a)
 		.metrics = a->metrics,
 	};
 	a->ctl = controller_new(&o);
+	return 0;
+}
+
+/* After the elector exists: ready() reads a->le on the server thread. */
+static int start_servers(struct app *a)
+{
 	if (start_server(a, a->f.metrics_address, 0))
 		return -1;
 	if (strcmp(a->f.health_address, a->f.metrics_address) &&
@@ -452,14 +466,12 @@ static void log_startup(struct app *a)
 		  hp, a->f.leader_elect ? "true" : "false",
 		  a->f.lease_ns ? a->f.lease_ns : a->cfg->namespace, LEASE_NAME,
 		  a->identity, a->f.workers);
-	if (strcmp(a->f.log_format, "json") == 0)
-		LOG_WARNF("log format json is not supported yet, using text",
-			  "%s", "");
 }
 
 static void teardown(struct app *a)
 {
-	event_recorder_flush(a->recorder, 5000);
+	if (a->recorder) /* NULL when setup failed early */
+		event_recorder_flush(a->recorder, 5000);
 	event_recorder_free(a->recorder);
 	serve_stop(a->servers[0]);
 	serve_stop(a->servers[1]);
@@ -496,7 +508,8 @@ int main(int argc, char **argv)
 	a.metrics = metrics_new();
 	controller_declare_metrics(a.metrics);
 	metrics_set(a.metrics, "knit_leader", NULL, 0);
-	if (setup(&a) || (a.f.leader_elect && start_elector(&a))) {
+	if (setup(&a) || (a.f.leader_elect && start_elector(&a)) ||
+	    start_servers(&a)) {
 		teardown(&a);
 		return 1;
 	}

@@ -104,6 +104,8 @@ static int put_status(struct applier *a, const struct plan *p)
 	json_object_set(a->in->obj, "status", p->status);
 	rc = kube_update_status(a->c->client, &KNIT_ROLLOUTS, ro->ns,
 				a->in->obj, NULL, NULL, &e);
+	if (!rc)
+		controller_note_write(a->c, a->key, ro->resource_version);
 	if (rc == ERR_CONFLICT)
 		LOG_DEBUGF("status conflict, retrying", "object=%s", a->key);
 	else if (rc && rc != ERR_NOTFOUND)
@@ -127,6 +129,50 @@ static int patch_rs(struct applier *a, const char *name, json_t *patch)
 	return rc;
 }
 
+/* Is `obj`'s controller ownerReference the Rollout being applied? */
+static bool controlled_by_us(struct applier *a, json_t *obj)
+{
+	json_t *refs = json_object_get(json_object_get(obj, "metadata"),
+				       "ownerReferences");
+	json_t *ref;
+	size_t i;
+
+	json_array_foreach(refs, i, ref)
+	{
+		const char *uid =
+			json_string_value(json_object_get(ref, "uid"));
+
+		if (json_is_true(json_object_get(ref, "controller")))
+			return uid && strcmp(uid, a->in->ro->uid) == 0;
+	}
+	return false;
+}
+
+/*
+ * The create met a ReplicaSet of that name. Ours: the cache has not seen it
+ * yet and its arrival queues the Rollout again. Anyone else's (an orphan
+ * of a deleted Rollout of the same name, say) blocks this revision until it
+ * is removed: that is logged and retried with backoff, not left silent.
+ */
+static void rs_exists(struct applier *a, const struct rs_action *act)
+{
+	struct kube_error e = KUBE_ERROR_INIT;
+	json_t *rs = NULL;
+	int rc = kube_get(a->c->client, &KUBE_REPLICASETS, a->in->ro->ns,
+			  act->name, &rs, &e);
+
+	if (rc == 0 && !controlled_by_us(a, rs)) {
+		LOG_WARNF("replicaset exists and is not controlled by this "
+			  "rollout; delete it or change the template",
+			  "object=%s replicaset=%s", a->key, act->name);
+		a->failed = true;
+	} else if (rc) {
+		write_failed(a, "get-replicaset", act->name, rc, &e);
+	}
+	kube_error_release(&e);
+	json_decref(rs);
+}
+
 static void rs_create(struct applier *a, const struct rs_action *act)
 {
 	struct kube_error e = KUBE_ERROR_INIT;
@@ -142,7 +188,9 @@ static void rs_create(struct applier *a, const struct rs_action *act)
 				act->name, act->revision, act->replicas);
 		record(a, "Normal", "RevisionCreated", msg);
 		free(msg);
-	} else if (rc != ERR_EXISTS) { /* exists: the next pass sees it */
+	} else if (rc == ERR_EXISTS) {
+		rs_exists(a, act);
+	} else {
 		write_failed(a, "create-replicaset", act->name, rc, &e);
 	}
 	kube_error_release(&e);

@@ -154,6 +154,8 @@ struct controller *controller_new(const struct controller_options *o)
 	c->resync_ms = o->resync_ms > 0 ? o->resync_ms : 0;
 	c->queue = workqueue_new(NULL);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->written_lock, NULL);
+	hashmap_init(&c->written);
 	mono_cond_init(&c->cond);
 	/* Cached objects never keep metadata.managedFields (object.h): the
 	 * reconcile GETs a Rollout when it needs to know who asked. */
@@ -349,6 +351,9 @@ bool controller_synced(struct controller *c)
 
 void controller_free(struct controller *c)
 {
+	const char *k;
+	void *v;
+
 	if (!c)
 		return;
 	informer_free(c->rollouts);
@@ -358,6 +363,34 @@ void controller_free(struct controller *c)
 	workqueue_free(c->queue);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	for (size_t i = 0; hashmap_next(&c->written, &i, &k, &v);)
+		free(v);
+	hashmap_release(&c->written);
+	pthread_mutex_destroy(&c->written_lock);
 	free(c->ns);
 	free(c);
+}
+
+void controller_note_write(struct controller *c, const char *key,
+			   const char *old_rv)
+{
+	pthread_mutex_lock(&c->written_lock);
+	free(hashmap_put(&c->written, key, xstrdup(old_rv)));
+	pthread_mutex_unlock(&c->written_lock);
+}
+
+bool controller_cache_behind(struct controller *c, const char *key,
+			     const char *rv)
+{
+	bool behind = false;
+	char *old;
+
+	pthread_mutex_lock(&c->written_lock);
+	old = hashmap_get(&c->written, key);
+	if (old && rv && strcmp(old, rv) == 0)
+		behind = true;
+	else if (old)
+		free(hashmap_remove(&c->written, key));
+	pthread_mutex_unlock(&c->written_lock);
+	return behind;
 }

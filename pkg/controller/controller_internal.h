@@ -21,6 +21,7 @@
 #include "controller/controller.h"
 #include "kube/informer.h"
 #include "kube/workqueue.h"
+#include "util/hashmap.h"
 #include "rollout/plan.h"
 #include "rollout/rollout.h"
 
@@ -44,6 +45,15 @@ struct controller {
 
 	struct workqueue *queue;
 	struct informer *rollouts, *replicasets, *services;
+
+	/* key -> the resourceVersion our last status PUT replaced. While the
+	 * cache still holds that version it has not seen our own write, and
+	 * a plan made from it would act on decisions already superseded;
+	 * such a reconcile waits for the watch event instead. Only an
+	 * optimisation of timing: after a restart the map is empty and the
+	 * PUT's resourceVersion precondition still guards correctness. */
+	pthread_mutex_t written_lock;
+	struct hashmap written; /* values: heap strings */
 
 	pthread_mutex_t lock; /* guards stop */
 	pthread_cond_t cond;  /* signalled by controller_stop() */
@@ -89,6 +99,14 @@ struct apply_input {
 enum reconcile_result apply_plan(struct controller *c,
 				 const struct apply_input *in,
 				 const struct plan *p);
+
+/* Remembers that our status PUT replaced version `old_rv` of `key`. */
+void controller_note_write(struct controller *c, const char *key,
+			   const char *old_rv);
+/* True when the cache's version `rv` of `key` predates our last status
+ * PUT (forgets the note once a newer version is seen). */
+bool controller_cache_behind(struct controller *c, const char *key,
+			     const char *rv);
 
 /* Lists the pods of revision `hash` in `ns`: a new List reference or NULL
  * (logged) on failure. */

@@ -1,13 +1,13 @@
 /*
  * reconcile: one pass over one Rollout key (see controller_internal.h).
  *
- * Reads the Rollout from the cache (gone: nothing to do, the garbage
- * collector removes its ReplicaSets through their ownerReferences), parses
- * it, builds the planner's views of its ReplicaSets (owned, from the
- * cache) and of the Services its spec names (from the cache), counts the
- * pods a pending restart still has to replace (the only list made here,
- * and only while a restart is due), runs plan_compute() with the wall
- * clock and hands the plan to apply_plan().
+ * Reads the Rollout from the cache (gone or being deleted: nothing to do,
+ * the garbage collector removes its ReplicaSets through their
+ * ownerReferences), parses it, builds the planner's views of its
+ * ReplicaSets (owned, from the cache) and of the Services its spec names (from
+ * the cache), counts the pods a pending restart still has to replace (the only
+ * list made here, and only while a restart is due), runs plan_compute() with
+ * the wall clock and hands the plan to apply_plan().
  *
  * Cached objects carry no metadata.managedFields, which rollout_parse()
  * reads to say who asked for an operation and who changed the template.
@@ -15,6 +15,7 @@
  * GET from the server (and that fresher copy is used throughout); a
  * reconcile with nothing to do makes no API call at all.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -71,16 +72,99 @@ static int int_at(json_t *obj, const char *key, int dflt)
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
 }
 
+/* A value Go's encoding/json leaves out under omitempty (null, false, 0,
+ * "", [], {} or an object of such values): the server's copy of a pod
+ * template may not have it. */
+static bool json_is_empty_value(json_t *v)
+{
+	const char *k;
+	json_t *m;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return true;
+	case JSON_INTEGER:
+		return json_integer_value(v) == 0;
+	case JSON_REAL:
+		return json_real_value(v) == 0;
+	case JSON_STRING:
+		return json_string_length(v) == 0;
+	case JSON_ARRAY:
+		return json_array_size(v) == 0;
+	case JSON_OBJECT:
+		json_object_foreach(v, k, m)
+		{
+			if (!json_is_empty_value(m))
+				return false;
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A resource quantity ("500m", "1Gi", "1e3", 2, 0.5) as a number. */
+static bool quantity_value(json_t *v, double *out)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = {
+		{"", 1},	{"n", 1e-9},	{"u", 1e-6},	{"m", 1e-3},
+		{"k", 1e3},	{"M", 1e6},	{"G", 1e9},	{"T", 1e12},
+		{"P", 1e15},	{"E", 1e18},	{"Ki", 0x1p10}, {"Mi", 0x1p20},
+		{"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50}, {"Ei", 0x1p60},
+	};
+	const char *s = json_string_value(v);
+	char *end;
+	double x;
+
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	if (!s || !*s || !strchr("+-.0123456789", *s))
+		return false;
+	x = strtod(s, &end);
+	if (end == s || strspn(s, "+-.0123456789eE") < (size_t)(end - s))
+		return false; /* hex, inf, nan */
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			*out = x * units[i].scale;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Equal leaves, or the same quantity written two ways: the server writes
+ * resource quantities in canonical form ("0.5" -> "500m", 1 -> "1"). */
+static bool leaf_covers(json_t *want, json_t *have)
+{
+	double a, b;
+
+	if (json_equal(want, have))
+		return true;
+	if (!quantity_value(want, &a) || !quantity_value(have, &b))
+		return false;
+	return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
 /*
  * True when every field of `want` is in `have` with the same value
- * (arrays: same length, element by element). The server may default
- * fields of a ReplicaSet's pod template that the Rollout's template leaves
- * out, so "our template" means "covered", not "equal".
+ * (arrays: same length, element by element). The server defaults fields
+ * of a ReplicaSet's pod template that the Rollout's template leaves out,
+ * drops empty ones (omitempty) and canonicalises quantities, none of which
+ * the Rollout's copy (a custom resource, stored as written) sees, so "our
+ * template" means "covered", not "equal". Were it "equal", every new
+ * ReplicaSet would look like a hash collision and the planner would raise
+ * collisionCount and create another one, without end.
  */
 static bool json_covers(json_t *want, json_t *have)
 {
 	const char *k;
-	json_t *v;
+	json_t *v, *hv;
 	size_t i;
 
 	if (json_is_object(want)) {
@@ -88,7 +172,8 @@ static bool json_covers(json_t *want, json_t *have)
 			return false;
 		json_object_foreach(want, k, v)
 		{
-			if (!json_covers(v, json_object_get(have, k)))
+			hv = json_object_get(have, k);
+			if (hv ? !json_covers(v, hv) : !json_is_empty_value(v))
 				return false;
 		}
 		return true;
@@ -104,7 +189,7 @@ static bool json_covers(json_t *want, json_t *have)
 		}
 		return true;
 	}
-	return json_equal(want, have);
+	return leaf_covers(want, have);
 }
 
 /* Is the ReplicaSet's pod template (without our hash label) the spec's? */
@@ -261,6 +346,9 @@ static bool needs_full_object(const struct rollout *ro)
 {
 	char hash[16];
 
+	/* an invalid spec handles no request and records no revision */
+	if (ro->n_invalid > 0)
+		return false;
 	if (ro->n_requests > 0 && !ro->requests[0].manager)
 		return true;
 	if (!ro->spec.template || ro->template_manager)
@@ -352,6 +440,22 @@ enum reconcile_result reconcile_key(struct controller *c, const char *key,
 	*requeue_ms = 0;
 	if (!o) {
 		LOG_DEBUGF("rollout gone", "object=%s", key);
+		return RECONCILE_SUCCESS;
+	}
+	if (o->deleting) {
+		/* The garbage collector is removing its ReplicaSets (in the
+		 * foreground, the Rollout waits for them): recreating them
+		 * would fight it until the Rollout is gone. */
+		LOG_DEBUGF("rollout being deleted", "object=%s", key);
+		kube_obj_unref(o);
+		return RECONCILE_SUCCESS;
+	}
+	if (controller_cache_behind(c, key, o->resource_version)) {
+		/* Our own status write is on its way through the watch, which
+		 * queues the key again; the timer is only a safety net. */
+		LOG_DEBUGF("cache behind our write", "object=%s", key);
+		kube_obj_unref(o);
+		*requeue_ms = 1000;
 		return RECONCILE_SUCCESS;
 	}
 	obj = kube_obj_parse(o);

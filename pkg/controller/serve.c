@@ -8,8 +8,11 @@
  * and wakes it with lws_cancel_service(). Each request is answered whole:
  * the response (status, type, body) is built when the request line
  * arrives, and written on the writable callbacks: headers first, then the
- * body in chunks. Request bodies are never read (they are drained and
- * dropped by the callbacks).
+ * body in chunks. Request bodies are never waited for: a request that
+ * carries one (or uses a method other than GET/HEAD) is answered at once
+ * with "connection: close" and the connection is closed after the answer,
+ * so neither an unread body nor a body libwebsockets cannot frame (chunked,
+ * "Content-Length: 0" on a GET) can hold a response back.
  */
 #include "controller/serve.h"
 
@@ -43,7 +46,7 @@ struct session {
 	char *body;		  /* heap */
 	size_t len, sent;
 	bool head;	   /* HEAD: headers only */
-	bool want_body;	   /* answer after the request body was dropped */
+	bool close;	   /* close the connection after this answer */
 	bool headers_sent; /* headers are on the wire */
 	bool active;	   /* a response is pending */
 };
@@ -93,10 +96,22 @@ static void route(struct server *srv, struct session *s, int method,
 	}
 }
 
-static bool expects_body(struct lws *wsi)
+/* Does the request carry a body (any Transfer-Encoding, or a
+ * Content-Length other than 0)? */
+static bool carries_body(struct lws *wsi)
 {
-	return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
-	       lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+	char cl[32];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return true;
+	if (n <= 0)
+		return false;
+	if ((size_t)n >= sizeof(cl) ||
+	    lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <
+		    0)
+		return true;
+	return cl[strspn(cl, "0")] != '\0';
 }
 
 static int on_request(struct lws *wsi, struct session *s)
@@ -111,10 +126,8 @@ static int on_request(struct lws *wsi, struct session *s)
 	path = xstrndup(uri ? uri : "/", uri ? (size_t)uri_len : 1);
 	route(srv, s, method, path);
 	free(path);
-	if (expects_body(wsi)) {
-		s->want_body = true; /* answer at BODY_COMPLETION */
-		return 0;
-	}
+	s->close = (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
+		   carries_body(wsi);
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -124,7 +137,7 @@ static int write_headers(struct lws *wsi, struct session *s)
 	unsigned char hdr[LWS_PRE + 1024];
 	unsigned char *start = hdr + LWS_PRE, *p = start,
 		      *end = hdr + sizeof(hdr) - 1;
-	static const char allow[] = "GET, HEAD";
+	static const char allow[] = "GET, HEAD", conn_close[] = "close";
 
 	if (lws_add_http_header_status(wsi, (unsigned int)s->code, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
@@ -138,6 +151,11 @@ static int write_headers(struct lws *wsi, struct session *s)
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
 					(const unsigned char *)allow,
 					(int)strlen(allow), &p, end))
+		return -1;
+	if (s->close &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+					 (const unsigned char *)conn_close,
+					 (int)strlen(conn_close), &p, end))
 		return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -167,7 +185,7 @@ static int on_writable(struct lws *wsi, struct session *s)
 {
 	int rc;
 
-	if (!s->active || s->want_body)
+	if (!s->active)
 		return 0;
 	if (!s->headers_sent) {
 		if (write_headers(wsi, s))
@@ -182,6 +200,8 @@ static int on_writable(struct lws *wsi, struct session *s)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	if (s->close)
+		return -1; /* lws flushes what is buffered, then closes */
 	session_reset(s);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -195,11 +215,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		return on_request(wsi, s);
 	case LWS_CALLBACK_HTTP_BODY:
-		return 0; /* bodies are dropped */
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		s->want_body = false;
-		lws_callback_on_writable(wsi);
-		return 0;
+		return 0; /* bodies are dropped; the answer does not wait */
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return on_writable(wsi, s);
 	case LWS_CALLBACK_CLOSED_HTTP:

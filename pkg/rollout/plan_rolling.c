@@ -16,7 +16,8 @@
 static bool scale_up(struct pctx *c, const int *targets, int new_target,
 		     int total_spec)
 {
-	int room = c->R + c->surge - total_spec;
+	/* long: R and maxSurge may both be near INT_MAX */
+	long room = (long)c->R + c->surge - total_spec;
 	bool all = true;
 
 	for (int i = -1; i < (int)c->in->n_rs; i++) {
@@ -31,7 +32,7 @@ static bool scale_up(struct pctx *c, const int *targets, int new_target,
 			continue;
 		inc = target - spec;
 		if (inc > room) {
-			inc = room > 0 ? room : 0;
+			inc = room > 0 ? (int)room : 0;
 			all = false;
 		}
 		room -= inc;

@@ -1,7 +1,8 @@
 /*
  * log: structured, one-line log records on stderr.
  *
- * Each record is "ts=<RFC3339> level=<lvl> msg=\"...\" key=value ...". Callers
+ * Each record is "ts=<RFC3339> level=<lvl> msg=\"...\" key=value ...", or the
+ * same fields as one JSON object per line (log_set_format_name). Callers
  * pass the key=value tail as a printf format. The level check happens before
  * any formatting, so disabled debug lines cost one comparison. Never log
  * secrets or tokens. Thread-safe: each record is written with one fputs().
@@ -20,6 +21,11 @@ extern enum log_level log_threshold;
 
 /* Parses "debug", "info", "warn" or "error"; returns 0 or ERR_INVAL. */
 int log_set_level_name(const char *name);
+
+/* Record format: "text" (the default, logfmt as above) or "json" (one
+ * object per line: {"ts":..,"level":..,"msg":..,"key":"value",...}, every
+ * value a string). Returns 0 or ERR_INVAL. Set it before threads log. */
+int log_set_format_name(const char *name);
 
 void log_record(enum log_level level, const char *msg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

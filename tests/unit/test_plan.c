@@ -20,6 +20,7 @@
 #include "rollout/plan.h"
 #include "rollout/rollout_internal.h"
 #include "util/alloc.h"
+#include "util/rfc3339.h"
 
 #define T0     1800000000.0
 #define MAX_RS 16
@@ -1034,6 +1035,263 @@ static void test_condition_times_stable(void **state)
 	fx_free(f);
 }
 
+/* ---- planner fixes: deadline window, auto-promotion, overrides, pause ---- */
+
+static void assert_last_progress(struct fx *f, double t)
+{
+	char want[32];
+
+	rfc3339_format(t, want, sizeof(want));
+	assert_non_null(sget(f, "lastProgressTime"));
+	assert_string_equal(sget(f, "lastProgressTime"), want);
+}
+
+/* Healthy for longer than progressDeadlineSeconds, then a pod is lost: the
+ * deadline counts from the moment the rollout left Healthy. */
+static void test_deadline_window_after_pod_lost(void **state)
+{
+	struct fx *f = fx_new(STRATEGY_ROLLING, 3);
+	char h1[16];
+	double left;
+
+	(void)state;
+	deploy(f);
+	rollout_template_hash(f->ro.spec.template, 0, h1);
+	f->now += 5000;
+	assert_noop(f);
+	set_avail(f, h1, 2);
+	left = f->now;
+	plan(f);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_string_equal(cond_status(f, "Progressing"), "True");
+	assert_last_progress(f, left);
+	assert_int_equal(f->p.requeue_ms, 601000);
+	apply(f);
+	f->now += 599;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_last_progress(f, left);
+	apply(f);
+	f->now += 2;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 1);
+	assert_string_equal(cond_reason(f, "Progressing"),
+			    "ProgressDeadlineExceeded");
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	fx_free(f);
+}
+
+/* The same for a scale-up (spec.replicas raised) of a long-Healthy
+ * rollout. */
+static void test_deadline_window_after_scale_up(void **state)
+{
+	struct fx *f = fx_new(STRATEGY_ROLLING, 3);
+	char h1[16];
+	double left;
+
+	(void)state;
+	deploy(f);
+	rollout_template_hash(f->ro.spec.template, 0, h1);
+	f->now += 5000;
+	assert_noop(f);
+	f->ro.spec.replicas = 5;
+	f->ro.generation++;
+	left = f->now;
+	plan(f);
+	assert_int_equal(rs_act(f, RS_SCALE, h1)->replicas, 5);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_last_progress(f, left);
+	apply(f); /* the new pods never become available */
+	f->now += 599;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	apply(f);
+	f->now += 2;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 1);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	fx_free(f);
+}
+
+/* Blue-green: waiting out an autoPromotionSeconds longer than the progress
+ * deadline is on schedule, not stuck. */
+static void test_bluegreen_auto_promotion_beyond_deadline(void **state)
+{
+	struct fx *f = fx_new(STRATEGY_BLUEGREEN, 2);
+	char h2[16];
+
+	(void)state;
+	f->ro.spec.auto_promotion_seconds = 900;
+	f->ro.spec.preview_replica_count = 1;
+	add_svc(f, "web-active", &f->ro.spec.active_service);
+	add_svc(f, "web-preview", &f->ro.spec.preview_service);
+	deploy(f);
+	set_template(f, "nginx:2");
+	rollout_template_hash(f->ro.spec.template, 0, h2);
+	plan(f);
+	apply(f);
+	settle(f);
+	plan(f); /* preview available */
+	assert_non_null(
+		json_object_get(json_object_get(f->p.status, "blueGreen"),
+				"previewAvailableSince"));
+	apply(f);
+	f->now += 700;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_int_equal(count_events(f, "RolloutAborted"), 0);
+	assert_false(json_is_true(json_object_get(f->p.status, "abort")));
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_true(f->p.requeue_ms > 0 && f->p.requeue_ms <= 200000);
+	apply(f);
+	f->now += 199;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 0);
+	apply(f);
+	f->now += 2;
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 1);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 2);
+	apply(f);
+	settle(f);
+	run(f, 10);
+	assert_string_equal(sget(f, "stableRS"), h2);
+	assert_string_equal(f->svc[0].selector_hash, h2);
+	fx_free(f);
+}
+
+static long canary_int(struct fx *f, const char *key)
+{
+	json_t *v =
+		json_object_get(json_object_get(f->p.status, "canary"), key);
+
+	return v ? (long)json_integer_value(v) : -1;
+}
+
+/* R=10, steps setWeight 20, setCanaryScale replicas 5, pause: paused at
+ * step 3 with the canary at the override 5. */
+static struct fx *override_fx(char *h1, char *h2)
+{
+	struct canary_step sc = {STEP_SET_CANARY_SCALE, 0, 0, 5, -1, false};
+	struct canary_step steps[] = {weight(20), sc, pause_for(-1)};
+	struct fx *f = canary_fx(10, 3, steps, h1, h2);
+
+	run(f, 40);
+	assert_string_equal(sget(f, "phase"), "Paused");
+	assert_int_equal(iget(f, "currentStepIndex"), 2);
+	assert_int_equal(canary_int(f, "replicasOverride"), 5);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 5);
+	return f;
+}
+
+/* Step 0 (setWeight 20 of 10) after the override was cleared: the canary
+ * goes to 2 and the step completes there. */
+static void assert_step0_without_override(struct fx *f, const char *h2)
+{
+	const struct rs_action *a;
+
+	assert_int_equal(iget(f, "currentStepIndex"), 0);
+	assert_int_equal(canary_int(f, "replicasOverride"), -1);
+	assert_int_equal(canary_int(f, "weightOverride"), -1);
+	a = rs_act(f, RS_SCALE, h2);
+	if (a)
+		assert_int_equal(a->replicas, 2);
+	for (int i = 0; i < 10 && iget(f, "currentStepIndex") == 0; i++) {
+		apply(f);
+		settle(f);
+		f->now += 1;
+		plan(f);
+	}
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 2);
+}
+
+static void test_retry_clears_canary_scale(void **state)
+{
+	char h1[16], h2[16];
+	struct fx *f = override_fx(h1, h2);
+
+	(void)state;
+	request(f, ANN_OP_ABORT, "a1", "erin");
+	run(f, 10);
+	assert_true(json_is_true(json_object_get(f->p.status, "abort")));
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 0);
+	request(f, ANN_OP_RETRY, "r1", "erin");
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutRetried"), 1);
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 2);
+	assert_step0_without_override(f, h2);
+	fx_free(f);
+}
+
+static void test_steps_edit_clears_canary_scale(void **state)
+{
+	struct canary_step steps[] = {weight(20), pause_for(-1)};
+	char h1[16], h2[16];
+	struct fx *f = override_fx(h1, h2);
+
+	(void)state;
+	set_steps(f, 2, steps);
+	f->ro.generation++;
+	plan(f);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 2);
+	assert_step0_without_override(f, h2);
+	fx_free(f);
+}
+
+/* spec.paused after promote-full (every step done, the canary scaling to
+ * R) holds the rollout: it does not become stable until resumed. */
+static void test_spec_paused_after_promote_full(void **state)
+{
+	struct canary_step steps[] = {weight(20), pause_for(-1)};
+	char h1[16], h2[16];
+	struct fx *f = canary_fx(4, 2, steps, h1, h2);
+	int completed = 0;
+
+	(void)state;
+	run(f, 20);
+	assert_string_equal(sget(f, "phase"), "Paused");
+	request(f, ANN_OP_PROMOTE_FULL, "f1", "frank");
+	plan(f);
+	assert_int_equal(iget(f, "currentStepIndex"), 2);
+	apply(f);
+	f->ro.spec.paused = true;
+	f->ro.generation++;
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutPaused"), 1);
+	assert_string_equal(cond_reason(f, "Paused"), "PausedBySpec");
+	for (int i = 0; i < 20; i++) {
+		apply(f);
+		settle(f);
+		f->now += 1;
+		plan(f);
+		completed += count_events(f, "RolloutCompleted");
+		assert_string_equal(sget(f, "phase"), "Paused");
+		assert_string_equal(sget(f, "stableRS"), h1);
+	}
+	assert_int_equal(completed, 0);
+	assert_string_equal(f->svc[0].selector_hash, h1);
+	apply(f);
+	f->ro.spec.paused = false;
+	f->ro.generation++;
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutResumed"), 1);
+	assert_int_equal(count_events(f, "RolloutCompleted"), 0);
+	apply(f);
+	run(f, 20);
+	assert_string_equal(sget(f, "stableRS"), h2);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_string_equal(f->svc[0].selector_hash, h2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1056,6 +1314,12 @@ int main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_collision),
 		cmocka_unit_test(test_condition_times_stable),
+		cmocka_unit_test(test_deadline_window_after_pod_lost),
+		cmocka_unit_test(test_deadline_window_after_scale_up),
+		cmocka_unit_test(test_bluegreen_auto_promotion_beyond_deadline),
+		cmocka_unit_test(test_retry_clears_canary_scale),
+		cmocka_unit_test(test_steps_edit_clears_canary_scale),
+		cmocka_unit_test(test_spec_paused_after_promote_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
