@@ -44,7 +44,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 echo "rollout bench: $N Rollouts, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 BASE="https://127.0.0.1:$(cat "$WORK/dc/port")" CA="$WORK/dc/ca.crt" \
 	TOKEN_FILE="$WORK/dc/token" CONTROLLER="$BUILD/bin/knit-controller" \
-	MPORT=$(port) HPORT=$(port) LOG="$WORK/controller.log" \
+	MPORT=$(port) HPORT=$(port) LOG="$WORK/controller.log" DC_PID=$DC_PID \
 	python3 "$BENCH_DIR/rollout_bench.py" "$N" || {
 	tail -n 30 "$WORK/controller.log"
 	exit 1

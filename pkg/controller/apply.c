@@ -162,9 +162,13 @@ static void rs_exists(struct applier *a, const struct rs_action *act)
 			  act->name, &rs, &e);
 
 	if (rc == 0 && !controlled_by_us(a, rs)) {
-		LOG_WARNF("replicaset exists and is not controlled by this "
-			  "rollout; delete it or change the template",
-			  "object=%s replicaset=%s", a->key, act->name);
+		char *msg = xasprintf("ReplicaSet %s exists and is not "
+				      "controlled by this Rollout; delete it "
+				      "or change the template",
+				      act->name);
+
+		record(a, "Warning", "ReplicaSetConflict", msg);
+		free(msg);
 		a->failed = true;
 	} else if (rc) {
 		write_failed(a, "get-replicaset", act->name, rc, &e);

@@ -18,6 +18,7 @@
 #include "controller/controller.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "controller/controller_internal.h"
@@ -66,26 +67,42 @@ static void on_rollout(struct kube_obj *old, struct kube_obj *new, void *data)
 	controller_enqueue(c, new ? new->key : old->key);
 }
 
-static void enqueue_owner(struct controller *c, const struct kube_obj *o)
+/* Queues the Rollout controlling `o`, after delay_ms (0: now). */
+static void enqueue_owner(struct controller *c, const struct kube_obj *o,
+			  long delay_ms)
 {
 	char *key;
 
 	if (!o || !o->owner_kind || strcmp(o->owner_kind, ROLLOUT_KIND))
 		return;
 	key = xasprintf("%s/%s", o->ns, o->owner_name);
-	controller_enqueue(c, key);
+	if (delay_ms > 0) {
+		workqueue_add_after(c->queue, key, delay_ms);
+		if (c->metrics)
+			metrics_add(c->metrics, M_WORKQUEUE_ADDS, NULL, 1);
+	} else {
+		controller_enqueue(c, key);
+	}
 	free(key);
 }
+
+/*
+ * A ReplicaSet's creation or deletion wakes its Rollout at once. An update
+ * (mostly the ReplicaSet controller counting pods: replicas, then ready,
+ * then available, each a separate write) wakes it after RS_UPDATE_BATCH_MS,
+ * so one reconcile and one status write cover the burst.
+ */
+#define RS_UPDATE_BATCH_MS 200L
 
 static void on_replicaset(struct kube_obj *old, struct kube_obj *new,
 			  void *data)
 {
 	struct controller *c = data;
 
-	enqueue_owner(c, new);
+	enqueue_owner(c, new, old && new ? RS_UPDATE_BATCH_MS : 0);
 	if (old && (!new || !new->owner_name || !old->owner_name ||
 		    strcmp(old->owner_name, new->owner_name)))
-		enqueue_owner(c, old);
+		enqueue_owner(c, old, 0);
 }
 
 static bool names(json_t *obj, const char *key, const char *name)
@@ -156,6 +173,7 @@ struct controller *controller_new(const struct controller_options *o)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->written_lock, NULL);
 	hashmap_init(&c->written);
+	hashmap_init(&c->phases);
 	mono_cond_init(&c->cond);
 	/* Cached objects never keep metadata.managedFields (object.h): the
 	 * reconcile GETs a Rollout when it needs to know who asked. */
@@ -251,32 +269,42 @@ static bool wait_caches(struct controller *c)
 	return true;
 }
 
-/* The rollouts-by-phase and queue depth gauges. */
+static const char *const phases[] = {"Healthy", "Progressing", "Paused",
+				     "Degraded"};
+
+void controller_note_phase(struct controller *c, const char *key,
+			   const char *phase)
+{
+	uintptr_t v = 0;
+
+	for (size_t k = 0; phase && k < 4; k++)
+		if (strcmp(phase, phases[k]) == 0)
+			v = k + 1;
+	pthread_mutex_lock(&c->written_lock);
+	if (v)
+		hashmap_put(&c->phases, key, (void *)v);
+	else
+		hashmap_remove(&c->phases, key);
+	pthread_mutex_unlock(&c->written_lock);
+}
+
+/* The rollouts-by-phase and queue depth gauges: counting a small map, so
+ * an idle controller with thousands of Rollouts stays idle. */
 static void sample_gauges(struct controller *c)
 {
-	static const char *const phases[] = {"Healthy", "Progressing", "Paused",
-					     "Degraded"};
 	double count[4] = {0};
-	struct kube_obj **ros = NULL;
-	size_t n;
+	const char *key;
+	void *v;
 	char labels[64];
 
 	if (!c->metrics)
 		return;
 	metrics_set(c->metrics, M_WORKQUEUE_DEPTH, NULL,
 		    (double)workqueue_len(c->queue));
-	n = kube_store_list(informer_store(c->rollouts), NULL, &ros);
-	for (size_t i = 0; i < n; i++) {
-		json_t *ro = kube_obj_parse(ros[i]);
-		const char *ph = json_string_value(json_object_get(
-			json_object_get(ro, "status"), "phase"));
-
-		for (size_t k = 0; ph && k < 4; k++)
-			if (strcmp(ph, phases[k]) == 0)
-				count[k]++;
-		json_decref(ro);
-	}
-	kube_obj_array_free(ros, n);
+	pthread_mutex_lock(&c->written_lock);
+	for (size_t i = 0; hashmap_next(&c->phases, &i, &key, &v);)
+		count[((uintptr_t)v - 1) & 3]++;
+	pthread_mutex_unlock(&c->written_lock);
 	for (size_t k = 0; k < 4; k++) {
 		snprintf(labels, sizeof(labels), "phase=\"%s\"", phases[k]);
 		metrics_set(c->metrics, M_ROLLOUTS, labels, count[k]);
@@ -366,6 +394,7 @@ void controller_free(struct controller *c)
 	for (size_t i = 0; hashmap_next(&c->written, &i, &k, &v);)
 		free(v);
 	hashmap_release(&c->written);
+	hashmap_release(&c->phases);
 	pthread_mutex_destroy(&c->written_lock);
 	free(c->ns);
 	free(c);

@@ -54,6 +54,11 @@ struct controller {
 	 * PUT's resourceVersion precondition still guards correctness. */
 	pthread_mutex_t written_lock;
 	struct hashmap written; /* values: heap strings */
+	/* key -> 1 + index in ROLLOUT_PHASES of the phase its last
+	 * successful reconcile wrote (under written_lock): the
+	 * rollouts-by-phase gauge counts it instead of parsing every
+	 * cached Rollout. */
+	struct hashmap phases;
 
 	pthread_mutex_t lock; /* guards stop */
 	pthread_cond_t cond;  /* signalled by controller_stop() */
@@ -107,6 +112,11 @@ void controller_note_write(struct controller *c, const char *key,
  * PUT (forgets the note once a newer version is seen). */
 bool controller_cache_behind(struct controller *c, const char *key,
 			     const char *rv);
+
+/* Records the phase a reconcile of `key` wrote; NULL forgets the key
+ * (the Rollout is gone). Thread-safe. */
+void controller_note_phase(struct controller *c, const char *key,
+			   const char *phase);
 
 /* Lists the pods of revision `hash` in `ns`: a new List reference or NULL
  * (logged) on failure. */

@@ -420,8 +420,15 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 		.pods = v.pods,
 	};
 	r = apply_plan(c, &ai, &p);
-	if (r == RECONCILE_SUCCESS)
+	if (r == RECONCILE_SUCCESS) {
+		char *key = xasprintf("%s/%s", ro->ns, ro->name);
+
 		*requeue_ms = p.requeue_ms;
+		controller_note_phase(c, key,
+				      json_string_value(json_object_get(
+					      p.status, "phase")));
+		free(key);
+	}
 	plan_release(&p);
 	views_release(&v);
 	return r;
@@ -440,6 +447,7 @@ enum reconcile_result reconcile_key(struct controller *c, const char *key,
 	*requeue_ms = 0;
 	if (!o) {
 		LOG_DEBUGF("rollout gone", "object=%s", key);
+		controller_note_phase(c, key, NULL);
 		return RECONCILE_SUCCESS;
 	}
 	if (o->deleting) {
