@@ -7,7 +7,7 @@ Phases, each printing one result line:
   settle    start knit-controller, wait until all N are Healthy
   memory    the controller's resident memory (VmRSS) once settled
   idle      API calls and CPU of the controller over 10 s with nothing to do
-  latency   50 single spec changes, one at a time: time from the PATCH's
+  latency   200 single spec changes, one at a time: time from the PATCH's
             answer to the new ReplicaSet's ADDED event on a watch (p50/p99)
   bump-all  a version bump of all N at once: time until all are Healthy on
             the new revision, and API calls made
@@ -248,7 +248,7 @@ def main():
     watch.start()
     time.sleep(1)
     lat = []
-    for k in range(50):
+    for k in range(200):
         i = k % n
         image = "registry.example/app:single%d" % k
         patch_image(i, image)

@@ -330,8 +330,9 @@ static int restart_old_pods(struct controller *c, const struct rollout *ro,
 	{
 		json_t *meta = json_object_get(pod, "metadata");
 
-		if (json_object_get(meta, "deletionTimestamp"))
-			continue;
+		/* A terminating old pod still counts: the restart is done
+		 * when every old pod is gone, not when the last delete was
+		 * sent (apply skips terminating pods when deleting). */
 		if (rfc3339_parse(json_string_value(json_object_get(
 					  meta, "creationTimestamp")),
 				  &created) == 0 &&

@@ -171,6 +171,31 @@ op canary web promote-full
 check "promote-full skips the remaining steps" wait_for 30 phase_is canary web Healthy
 check_eq "version 4 is stable" "$H4" "$(ro canary web '.status.stableRS')"
 
+# ---- pause by spec, restart ----
+echo "-- spec.paused and restartAt"
+set_image canary web registry.example/web:5.0
+check "version 5 pauses at step 1" wait_for 30 paused_at canary web 1
+kc -n canary patch rollout.knit.dev web --type merge -p '{"spec":{"paused":true}}' >/dev/null
+op canary web promote-full
+pause_reason_is() { [ "$(ro canary web '.status.pauseConditions[0].reason')" = "$1" ]; }
+check "spec.paused holds the rollout even after promote-full" wait_for 20 pause_reason_is PausedBySpec
+sleep 3
+check "it is still Paused 3 s later" phase_is canary web Paused
+H5=$(hash_of canary web)
+check_eq "and the stable revision did not change" "$H4" "$(ro canary web '.status.stableRS')"
+kc -n canary patch rollout.knit.dev web --type merge -p '{"spec":{"paused":false}}' >/dev/null
+check "resuming lets it complete" wait_for 30 phase_is canary web Healthy
+check_eq "version 5 is stable" "$H5" "$(ro canary web '.status.stableRS')"
+old_pods=$(kc -n canary get pods -l "knit.dev/pod-template-hash=$H5" -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort)
+kc -n canary patch rollout.knit.dev web --type merge -p \
+	"{\"spec\":{\"restartAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}}" >/dev/null
+restarted() { [ -n "$(ro canary web '.status.restartedAt // empty')" ]; }
+check "restartAt replaces the pods" wait_for 60 restarted
+new_pods=$(kc -n canary get pods -l "knit.dev/pod-template-hash=$H5" -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort)
+check_eq "none of the old pods is left" "" "$(comm -12 <(echo "$old_pods") <(echo "$new_pods"))"
+check "the rollout is Healthy again with 5 pods" wait_for 30 counts_are canary "web-$H5" 5
+check "an Event says RolloutRestarted" wait_for 10 has_event canary web RolloutRestarted
+
 # ---- blue-green ----
 echo "-- blue-green: preview, promotion, delayed scale-down"
 new_ns bg
