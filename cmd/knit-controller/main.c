@@ -353,9 +353,11 @@ static void *signal_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1); /* main's "the work ended by itself" */
 	sigwait(&set, &sig);
-	LOG_INFOF("shutting down", "signal=%s",
-		  sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (sig != SIGUSR1)
+		LOG_INFOF("shutting down", "signal=%s",
+			  sig == SIGINT ? "SIGINT" : "SIGTERM");
 	shutdown_app(a);
 	return NULL;
 }
@@ -502,6 +504,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_mutex_init(&a.lock, NULL);
 	pthread_cond_init(&a.cond, NULL);
@@ -525,7 +528,7 @@ int main(int argc, char **argv)
 	bool stopping = a.stopping;
 	pthread_mutex_unlock(&a.lock);
 	if (!stopping) /* ended by itself: wake the signal thread */
-		pthread_kill(sig_tid, SIGTERM);
+		pthread_kill(sig_tid, SIGUSR1);
 	pthread_join(sig_tid, NULL);
 	if (a.running)
 		pthread_join(a.ctl_thread, NULL);

@@ -25,8 +25,8 @@ struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
 /* Declares a family; declaring one twice keeps the first. */
-void metrics_declare(struct metrics *m, const char *name,
-		     enum metric_type type, const char *help);
+void metrics_declare(struct metrics *m, const char *name, enum metric_type type,
+		     const char *help);
 
 void metrics_add(struct metrics *m, const char *name, const char *labels,
 		 double delta);

@@ -425,9 +425,9 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 		char *key = xasprintf("%s/%s", ro->ns, ro->name);
 
 		*requeue_ms = p.requeue_ms;
-		controller_note_phase(c, key,
-				      json_string_value(json_object_get(
-					      p.status, "phase")));
+		controller_note_phase(
+			c, key,
+			json_string_value(json_object_get(p.status, "phase")));
 		free(key);
 	}
 	plan_release(&p);

@@ -29,8 +29,8 @@ struct server;
 
 /* Binds and starts the server thread. Returns 0 or ERR_INVAL / ERR_IO with
  * a message (bad address, port in use). */
-int serve_start(const struct serve_options *o, struct server **out,
-		char *err, size_t errlen);
+int serve_start(const struct serve_options *o, struct server **out, char *err,
+		size_t errlen);
 /* The port actually bound. */
 int serve_port(const struct server *s);
 /* Stops the thread and frees. NULL is a no-op. */

@@ -52,8 +52,8 @@
 /* One ReplicaSet owned (controller reference) by the Rollout. */
 struct rs_view {
 	const char *name;
-	const char *hash; /* LABEL_POD_TEMPLATE_HASH; may be NULL */
-	long revision;	  /* ANN_REVISION; 0 when absent */
+	const char *hash;      /* LABEL_POD_TEMPLATE_HASH; may be NULL */
+	long revision;	       /* ANN_REVISION; 0 when absent */
 	bool template_matches; /* its pod template (without the hash label)
 				  equals spec.template */
 	int spec_replicas;     /* spec.replicas */
@@ -92,10 +92,10 @@ struct plan_input {
 };
 
 enum rs_action_kind {
-	RS_CREATE,	 /* name, hash, revision, replicas */
-	RS_SCALE,	 /* name, replicas */
+	RS_CREATE,	  /* name, hash, revision, replicas */
+	RS_SCALE,	  /* name, replicas */
 	RS_SCALE_DOWN_AT, /* name, deadline (0: remove the annotation) */
-	RS_DELETE,	 /* name (beyond revisionHistoryLimit) */
+	RS_DELETE,	  /* name (beyond revisionHistoryLimit) */
 };
 
 struct rs_action {
@@ -121,7 +121,7 @@ struct plan_event {
 };
 
 struct plan {
-	json_t *status; /* the complete new status (owned) */
+	json_t *status;	     /* the complete new status (owned) */
 	bool status_changed; /* differs from the served status */
 	struct rs_action *rs;
 	size_t n_rs;

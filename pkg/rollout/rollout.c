@@ -200,9 +200,8 @@ int rollout_duration_parse(const char *s, double *out)
 
 	if (!s || !*s)
 		return ERR_PARSE;
-	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	if (s[i] == '\0' && i <= 9) {
+	i = strspn(s, "0123456789");
+	if (i <= 9 && s[i] == '\0') {
 		*out = strtod(s, NULL);
 		return 0;
 	}

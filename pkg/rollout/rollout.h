@@ -69,10 +69,10 @@ enum rollout_strategy {
 
 enum step_kind {
 	STEP_SET_WEIGHT,
-	STEP_PAUSE,		/* duration_s >= 0: timed; < 0: until promoted */
-	STEP_SET_CANARY_SCALE,	/* one of replicas / weight / match */
-	STEP_ANALYSIS,		/* reserved for the analysis issue; parsed
-				   so specs validate, treated as done */
+	STEP_PAUSE,	       /* duration_s >= 0: timed; < 0: until promoted */
+	STEP_SET_CANARY_SCALE, /* one of replicas / weight / match */
+	STEP_ANALYSIS,	       /* reserved for the analysis issue; parsed
+				  so specs validate, treated as done */
 };
 
 struct canary_step {
@@ -80,13 +80,13 @@ struct canary_step {
 	int weight;	   /* SET_WEIGHT: 0..100 */
 	double duration_s; /* PAUSE */
 	/* SET_CANARY_SCALE: exactly one of these is set */
-	int scale_replicas;   /* -1 unset */
-	int scale_weight;     /* -1 unset */
-	bool scale_match;     /* matchTrafficWeight: true */
+	int scale_replicas; /* -1 unset */
+	int scale_weight;   /* -1 unset */
+	bool scale_match;   /* matchTrafficWeight: true */
 };
 
 struct rollout_spec {
-	int replicas; /* default 1 */
+	int replicas;	  /* default 1 */
 	json_t *selector; /* spec.selector (owned) */
 	json_t *template; /* spec.template (owned) */
 	int min_ready_seconds;
@@ -124,9 +124,9 @@ struct rollout_decisions {
 	double aborted_at;
 	bool promote_full;
 	int collision_count;
-	double available_since;	/* blue-green preview became available */
-	double last_progress;	/* wall seconds of the last progress */
-	double restarted_at;	/* the restartAt already carried out */
+	double available_since;	      /* blue-green preview became available */
+	double last_progress;	      /* wall seconds of the last progress */
+	double restarted_at;	      /* the restartAt already carried out */
 	int canary_replicas_override; /* setCanaryScale replicas; -1 none */
 	int canary_weight_override;   /* setCanaryScale weight; -1 none */
 	/* status.operations: the last handled value of each request */

@@ -126,9 +126,10 @@ static void write_json(const char *ts, long ms, enum log_level level,
 	char line[4096];
 	size_t n;
 
-	n = (size_t)snprintf(line, sizeof(line),
-			     "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
-			     ts, ms, level_names[level & 3]);
+	n = (size_t)snprintf(
+		line, sizeof(line),
+		"{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"", ts, ms,
+		level_names[level & 3]);
 	n = json_chars(line, n, sizeof(line), msg, -1);
 	line[n++] = '"';
 	n = json_pairs(line, n, sizeof(line), kv);
