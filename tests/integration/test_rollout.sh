@@ -124,7 +124,7 @@ check "the timed pause resumes by itself and the rollout completes" \
 	wait_for 30 phase_is canary web Healthy
 check_eq "the new revision is stable" "$H2" "$(ro canary web '.status.stableRS')"
 check "it runs all 5" counts_are canary "web-$H2" 5
-check_eq "the old revision is scaled to 0" "0" "$(rs_spec canary "web-$H1")"
+check "the old revision is scaled to 0" wait_for 20 rs_spec_is canary "web-$H1" 0
 check_eq "both Services select the new revision" "$H2 $H2" \
 	"$(svc_hash canary web-stable) $(svc_hash canary web-canary)"
 check_eq "the promote was acknowledged" \
@@ -146,8 +146,8 @@ H3=$(hash_of canary web)
 op canary web abort
 check "abort makes the rollout Degraded" wait_for 20 phase_is canary web Degraded
 check "all replicas go back to the stable revision" wait_for 20 counts_are canary "web-$H2" 5
-check_eq "the aborted revision is scaled to 0" "0" "$(rs_spec canary "web-$H3")"
-check_eq "the canary Service goes back to stable" "$H2" "$(svc_hash canary web-canary)"
+check "the aborted revision is scaled to 0" wait_for 20 rs_spec_is canary "web-$H3" 0
+check "the canary Service goes back to stable" wait_for 20 svc_selects canary web-canary "$H2"
 check_eq "Stalled is True" "True" \
 	"$(ro canary web '.status.conditions[] | select(.type=="Stalled") | .status')"
 check_contains "the spec still names version 3" "web:3.0" \
@@ -295,7 +295,7 @@ check "the progress deadline aborts automatically" wait_for 30 phase_is stuck ap
 check_contains "the message names the deadline" "deadline" "$(ro stuck app '.status.message')"
 check "an Event says ProgressDeadlineExceeded" wait_for 10 has_event stuck app ProgressDeadlineExceeded
 check "the stable revision keeps its 2 pods" counts_are stuck "app-$S1" 2
-check_eq "the never-ready revision is scaled to 0" "0" "$(rs_spec stuck "app-$(hash_of stuck app)")"
+check "the never-ready revision is scaled to 0" wait_for 20 rs_spec_is stuck "app-$(hash_of stuck app)" 0
 
 # ---- invalid spec ----
 echo "-- invalid specs"
