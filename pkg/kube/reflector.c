@@ -192,9 +192,19 @@ static int collect_item(json_t *item, void *data)
  * pages are freed, hand the holes back to the kernel so a cache of 10,000
  * objects does not keep the list's peak resident forever.
  */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KNIT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KNIT_SANITIZED 1
+#endif
+#endif
+
 static void release_list_memory(void)
 {
-#ifdef __GLIBC__
+	/* Not under a sanitizer: its allocator replaces glibc's, whose
+	 * malloc_trim() then walks arenas that were never set up (SEGV). */
+#if defined(__GLIBC__) && !defined(KNIT_SANITIZED)
 	malloc_trim(0);
 #endif
 }
