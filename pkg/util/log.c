@@ -39,7 +39,8 @@ int log_set_format_name(const char *name)
 
 /* Appends `s` (up to `len` bytes, or to its NUL when len < 0) as a JSON
  * string body; drops what does not fit in out[..cap - 1]. Returns the new
- * length. A logfmt `\"` inside a quoted value is an escaped quote. */
+ * length. Inside a quoted logfmt value (len >= 0), a backslash before a
+ * quote or a backslash escapes it. */
 static size_t json_chars(char *out, size_t n, size_t cap, const char *s,
 			 long len)
 {
@@ -47,7 +48,8 @@ static size_t json_chars(char *out, size_t n, size_t cap, const char *s,
 	     i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (ch == '\\' && len >= 0 && i + 1 < len && s[i + 1] == '"')
+		if (ch == '\\' && len >= 0 && i + 1 < len &&
+		    (s[i + 1] == '"' || s[i + 1] == '\\'))
 			ch = (unsigned char)s[++i];
 		if (ch == '"' || ch == '\\') {
 			out[n++] = '\\';
