@@ -345,8 +345,6 @@ static int restart_old_pods(struct controller *c, const struct rollout *ro,
 /* Does the parse lack managedFields facts the plan will need? */
 static bool needs_full_object(const struct rollout *ro)
 {
-	char hash[16];
-
 	/* an invalid spec handles no request and records no revision */
 	if (ro->n_invalid > 0)
 		return false;
@@ -354,9 +352,8 @@ static bool needs_full_object(const struct rollout *ro)
 		return true;
 	if (!ro->spec.template || ro->template_manager)
 		return false;
-	rollout_template_hash(ro->spec.template, ro->st.collision_count, hash);
 	return !ro->st.current_pod_hash ||
-	       strcmp(ro->st.current_pod_hash, hash) != 0;
+	       strcmp(ro->st.current_pod_hash, ro->template_hash) != 0;
 }
 
 /* GETs the Rollout and parses it again into *ro. Returns 0, 1 when it is

@@ -287,8 +287,13 @@ static void pick_revision(struct pctx *c)
 	for (int tries = 0; tries < 100; tries++) {
 		int i;
 
-		rollout_template_hash(c->ro->spec.template, c->collision_count,
-				      c->new_hash);
+		if (c->collision_count == c->ro->st.collision_count &&
+		    c->ro->template_hash[0])
+			memcpy(c->new_hash, c->ro->template_hash,
+			       sizeof(c->new_hash));
+		else
+			rollout_template_hash(c->ro->spec.template,
+					      c->collision_count, c->new_hash);
 		i = find_rs(c, c->new_hash);
 		if (i < 0 || c->in->rs[i].template_matches)
 			break;
@@ -377,24 +382,19 @@ static void on_steps_change(struct pctx *c)
 
 static void decide_revision(struct pctx *c)
 {
-	json_t *steps;
+	bool canary = c->ro->spec.strategy == STRATEGY_CANARY;
 
-	if (!c->stable || !same(c->cur_hash, c->new_hash) ||
-	    c->collision_count != c->ro->st.collision_count) {
-		if (c->ro->spec.strategy == STRATEGY_CANARY) {
-			steps = plan_steps_json(&c->ro->spec);
-			rollout_json_hash(steps, c->step_hash);
-			json_decref(steps);
-		}
-		on_template_change(c);
-		return;
+	if (canary) {
+		json_t *steps = plan_steps_json(&c->ro->spec);
+
+		rollout_json_hash(steps, c->step_hash);
+		json_decref(steps);
 	}
-	if (c->ro->spec.strategy != STRATEGY_CANARY)
-		return;
-	steps = plan_steps_json(&c->ro->spec);
-	rollout_json_hash(steps, c->step_hash);
-	json_decref(steps);
-	if (!same(c->step_hash, c->ro->st.step_hash) || c->step < 0)
+	if (!c->stable || !same(c->cur_hash, c->new_hash) ||
+	    c->collision_count != c->ro->st.collision_count)
+		on_template_change(c);
+	else if (canary &&
+		 (!same(c->step_hash, c->ro->st.step_hash) || c->step < 0))
 		on_steps_change(c);
 }
 

@@ -525,19 +525,41 @@ int rollout_parse(const json_t *obj, struct rollout *out, char *err,
 		json_is_object(status) ? json_deep_copy(status) : json_object();
 	rollout_parse_status(out->status, &out->st);
 	rollout_parse_requests(out, meta);
+	if (out->spec.template)
+		rollout_template_hash(out->spec.template,
+				      out->st.collision_count,
+				      out->template_hash);
 	return 0;
 }
 
-static void release_request(struct rollout_request *q)
+void rollout_release_observed(struct rollout *r)
 {
-	free(q->value);
-	free(q->manager);
-	free(q->time);
+	struct rollout_decisions *st = &r->st;
+
+	free(st->current_pod_hash);
+	free(st->stable_rs);
+	free(st->step_hash);
+	free(st->pause_reason);
+	free(st->op_promote);
+	free(st->op_promote_full);
+	free(st->op_abort);
+	free(st->op_retry);
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < r->n_requests; i++) {
+		free(r->requests[i].value);
+		free(r->requests[i].manager);
+		free(r->requests[i].time);
+	}
+	memset(r->requests, 0, sizeof(r->requests));
+	r->n_requests = 0;
+	free(r->template_manager);
+	free(r->template_time);
+	free(r->change_cause);
+	r->template_manager = r->template_time = r->change_cause = NULL;
 }
 
 void rollout_release(struct rollout *r)
 {
-	struct rollout_decisions *st = &r->st;
 	size_t i;
 
 	if (!r)
@@ -557,20 +579,8 @@ void rollout_release(struct rollout *r)
 	for (i = 0; i < r->n_invalid; i++)
 		free(r->invalid[i]);
 	free(r->invalid);
-	free(st->current_pod_hash);
-	free(st->stable_rs);
-	free(st->step_hash);
-	free(st->pause_reason);
-	free(st->op_promote);
-	free(st->op_promote_full);
-	free(st->op_abort);
-	free(st->op_retry);
 	json_decref(r->status);
-	for (i = 0; i < r->n_requests; i++)
-		release_request(&r->requests[i]);
-	free(r->template_manager);
-	free(r->template_time);
-	free(r->change_cause);
+	rollout_release_observed(r);
 	memset(r, 0, sizeof(*r));
 }
 

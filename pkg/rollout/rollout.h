@@ -165,6 +165,9 @@ struct rollout {
 	/* who changed spec.template last (managedFields) and why
 	 * (kubernetes.io/change-cause); NULL when unknown */
 	char *template_manager, *template_time, *change_cause;
+	/* rollout_template_hash(spec.template, st.collision_count), computed
+	 * once by rollout_parse(); "" without a template */
+	char template_hash[16];
 };
 
 /* Parses `obj` into `out` (zeroed first). Returns 0, or ERR_PARSE with a

@@ -33,4 +33,9 @@ void rollout_parse_status(const json_t *status, struct rollout_decisions *st);
  */
 void rollout_parse_requests(struct rollout *r, const json_t *meta);
 
+/* Frees what rollout_parse_status() and rollout_parse_requests() filled
+ * (r->st, r->requests, the template's who and why) and zeroes it, so they
+ * can be parsed again. */
+void rollout_release_observed(struct rollout *r);
+
 #endif

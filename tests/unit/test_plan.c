@@ -52,29 +52,11 @@ static void reload(struct fx *f)
 {
 	struct rollout_decisions *st = &f->ro.st;
 
-	free(st->current_pod_hash);
-	free(st->stable_rs);
-	free(st->step_hash);
-	free(st->pause_reason);
-	free(st->op_promote);
-	free(st->op_promote_full);
-	free(st->op_abort);
-	free(st->op_retry);
-	memset(st, 0, sizeof(*st));
-	for (size_t i = 0; i < f->ro.n_requests; i++) {
-		free(f->ro.requests[i].value);
-		free(f->ro.requests[i].manager);
-		free(f->ro.requests[i].time);
-	}
-	memset(f->ro.requests, 0, sizeof(f->ro.requests));
-	f->ro.n_requests = 0;
-	free(f->ro.template_manager);
-	free(f->ro.template_time);
-	free(f->ro.change_cause);
-	f->ro.template_manager = f->ro.template_time = f->ro.change_cause =
-		NULL;
+	rollout_release_observed(&f->ro);
 	rollout_parse_status(f->ro.status, st);
 	rollout_parse_requests(&f->ro, f->meta);
+	rollout_template_hash(f->ro.spec.template, st->collision_count,
+			      f->ro.template_hash);
 }
 
 static struct fx *fx_new(enum rollout_strategy s, int replicas)
@@ -88,6 +70,7 @@ static struct fx *fx_new(enum rollout_strategy s, int replicas)
 	sp->replicas = replicas;
 	sp->selector = json_pack("{s:{s:s}}", "matchLabels", "app", "web");
 	sp->template = template_of("nginx:1");
+	rollout_template_hash(sp->template, 0, f->ro.template_hash);
 	sp->revision_history_limit = 10;
 	sp->progress_deadline_s = 600;
 	sp->progress_deadline_abort = true;
@@ -145,6 +128,8 @@ static void set_template(struct fx *f, const char *image)
 	json_decref(f->ro.spec.template);
 	f->ro.spec.template = template_of(image);
 	f->ro.generation++;
+	rollout_template_hash(f->ro.spec.template, f->ro.st.collision_count,
+			      f->ro.template_hash);
 }
 
 static void request(struct fx *f, const char *ann, const char *value,
