@@ -105,7 +105,8 @@ FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_DIR := build-fuzz
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_SRC := $(sort $(wildcard pkg/kube/*.c pkg/json/*.c pkg/util/*.c pkg/rollout/*.c))
+FUZZ_SRC := $(sort $(wildcard pkg/kube/*.c pkg/json/*.c pkg/util/*.c pkg/rollout/*.c \
+	pkg/analysis/*.c))
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARN) -Ipkg
 FUZZ_FLAGS := -max_len=65536 -rss_limit_mb=2048

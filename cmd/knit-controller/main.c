@@ -37,7 +37,7 @@
 struct flags {
 	const char *kubeconfig, *context, *ns;
 	double qps;
-	long burst, workers;
+	long burst, workers, analysis_workers;
 	bool leader_elect;
 	const char *lease_ns;
 	const char *metrics_address, *health_address;
@@ -73,6 +73,8 @@ static void usage(FILE *out)
 	      "(default 40)\n"
 	      "  --burst N                    API burst (default 80)\n"
 	      "  --workers N                  reconcile workers (default 4)\n"
+	      "  --analysis-workers N         analysis measurement workers "
+	      "(default 4)\n"
 	      "  --leader-elect[=BOOL]        run only while holding the "
 	      "Lease " LEASE_NAME " (default true)\n"
 	      "  --leader-election-namespace NS  the Lease's namespace "
@@ -162,6 +164,9 @@ static int parse_one(int ch, struct flags *f)
 		return parse_long("burst", optarg, 1, 100000, &f->burst);
 	case 'w':
 		return parse_long("workers", optarg, 1, 256, &f->workers);
+	case 'A':
+		return parse_long("analysis-workers", optarg, 1, 256,
+				  &f->analysis_workers);
 	case 'L':
 		f->leader_elect = true;
 		return optarg ? parse_bool("leader-elect", optarg,
@@ -202,6 +207,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{"qps", required_argument, NULL, 'q'},
 		{"burst", required_argument, NULL, 'b'},
 		{"workers", required_argument, NULL, 'w'},
+		{"analysis-workers", required_argument, NULL, 'A'},
 		{"leader-elect", optional_argument, NULL, 'L'},
 		{"leader-election-namespace", required_argument, NULL, 'E'},
 		{"metrics-address", required_argument, NULL, 'm'},
@@ -415,6 +421,7 @@ static int setup(struct app *a)
 		.client = a->client,
 		.ns = a->f.ns,
 		.workers = (int)a->f.workers,
+		.analysis_workers = (int)a->f.analysis_workers,
 		.recorder = a->recorder,
 		.metrics = a->metrics,
 	};
@@ -490,6 +497,7 @@ int main(int argc, char **argv)
 		.f = {.qps = 40,
 		      .burst = 80,
 		      .workers = 4,
+		      .analysis_workers = 4,
 		      .leader_elect = true,
 		      .metrics_address = "127.0.0.1:8080",
 		      .health_address = "127.0.0.1:8081",

@@ -471,6 +471,8 @@ enum reconcile_result apply_plan(struct controller *c,
 		apply_rs(&a, &p->rs[i]);
 	for (size_t i = 0; i < p->n_svc; i++)
 		apply_svc(&a, &p->svc[i]);
+	if (p->n_runs && !runs_apply(c, in, p, &a.ref))
+		a.failed = true;
 	if (p->restart_rs && p->restart_max > 0)
 		restart_pods(&a, p);
 	for (size_t i = 0; i < p->n_events; i++)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "analysis/run.h"
 #include "controller/controller_internal.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -51,6 +52,8 @@ void controller_declare_metrics(struct metrics *m)
 			"Rollouts by status.phase.");
 	metrics_declare(m, M_LEADER, METRIC_GAUGE,
 			"1 while this replica holds the leader lease.");
+	metrics_declare(m, M_ANALYSIS_MEASUREMENTS, METRIC_COUNTER,
+			"Analysis measurements taken, by phase.");
 }
 
 void controller_enqueue(struct controller *c, const char *key)
@@ -166,10 +169,12 @@ struct controller *controller_new(const struct controller_options *o)
 	c->client = o->client;
 	c->ns = o->ns && *o->ns ? xstrdup(o->ns) : NULL;
 	c->workers = o->workers > 0 ? o->workers : 4;
+	c->analysis_workers = o->analysis_workers > 0 ? o->analysis_workers : 4;
 	c->recorder = o->recorder;
 	c->metrics = o->metrics;
 	c->resync_ms = o->resync_ms > 0 ? o->resync_ms : 0;
 	c->queue = workqueue_new(NULL);
+	c->aqueue = workqueue_new(NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->written_lock, NULL);
 	hashmap_init(&c->written);
@@ -181,6 +186,7 @@ struct controller *controller_new(const struct controller_options *o)
 	c->replicasets = make_informer(c, &KUBE_REPLICASETS,
 				       LABEL_POD_TEMPLATE_HASH, on_replicaset);
 	c->services = make_informer(c, &KUBE_SERVICES, NULL, on_service);
+	c->runs = make_informer(c, &KNIT_ANALYSISRUNS, NULL, analysis_on_run);
 	return c;
 }
 
@@ -250,12 +256,13 @@ static bool wait_stop(struct controller *c, long ms)
 /* Waits for the three caches; false when stopped first. */
 static bool wait_caches(struct controller *c)
 {
-	struct informer *infs[] = {c->rollouts, c->replicasets, c->services};
+	struct informer *infs[] = {c->rollouts, c->replicasets, c->services,
+				   c->runs};
 	static const char *const what[] = {"rollouts", "replicasets",
-					   "services"};
+					   "services", "analysisruns"};
 	long waited = 0;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		while (informer_wait_synced(infs[i], 200) == ERR_TIMEOUT) {
 			if (stopping(c))
 				return false;
@@ -337,28 +344,36 @@ static void housekeeping(struct controller *c)
 
 int controller_run(struct controller *c)
 {
-	pthread_t *threads = xcalloc((size_t)c->workers, sizeof(*threads));
+	int total = c->workers + c->analysis_workers;
+	pthread_t *threads = xcalloc((size_t)total, sizeof(*threads));
 	int started = 0;
 
 	informer_start(c->rollouts);
 	informer_start(c->replicasets);
 	informer_start(c->services);
+	informer_start(c->runs);
 	if (wait_caches(c)) {
 		atomic_store(&c->synced, true);
 		LOG_INFOF("caches synced, starting workers", "workers=%d",
 			  c->workers);
-		for (; started < c->workers; started++)
-			if (pthread_create(&threads[started], NULL, worker, c))
+		for (; started < total; started++)
+			if (pthread_create(&threads[started], NULL,
+					   started < c->workers
+						   ? worker
+						   : analysis_worker,
+					   c))
 				break;
 		housekeeping(c);
 	}
 	workqueue_shutdown_drain(c->queue);
+	workqueue_shutdown(c->aqueue);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
 	informer_stop(c->rollouts);
 	informer_stop(c->replicasets);
 	informer_stop(c->services);
+	informer_stop(c->runs);
 	LOG_INFOF("controller stopped", "workers=%d", started);
 	return 0;
 }
@@ -370,6 +385,7 @@ void controller_stop(struct controller *c)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	workqueue_shutdown(c->queue);
+	workqueue_shutdown(c->aqueue);
 }
 
 bool controller_synced(struct controller *c)
@@ -387,8 +403,11 @@ void controller_free(struct controller *c)
 	informer_free(c->rollouts);
 	informer_free(c->replicasets);
 	informer_free(c->services);
+	informer_free(c->runs);
 	workqueue_shutdown(c->queue);
 	workqueue_free(c->queue);
+	workqueue_shutdown(c->aqueue);
+	workqueue_free(c->aqueue);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	for (size_t i = 0; hashmap_next(&c->written, &i, &k, &v);)

@@ -30,6 +30,7 @@ struct controller_options {
 	struct kube_client *client;
 	const char *ns;			 /* NULL: every namespace */
 	int workers;			 /* 0 means 4 */
+	int analysis_workers;		 /* 0 means 4 */
 	struct event_recorder *recorder; /* may be NULL */
 	struct metrics *metrics;	 /* may be NULL */
 	long resync_ms; /* 0: none; periodic requeue of every Rollout */

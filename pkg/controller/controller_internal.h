@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 #include "controller/controller.h"
+#include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/workqueue.h"
 #include "util/hashmap.h"
@@ -26,14 +27,15 @@
 #include "rollout/rollout.h"
 
 /* Metric family names (declared by controller_declare_metrics()). */
-#define M_RECONCILE_TOTAL    "knit_reconcile_total"
-#define M_RECONCILE_DURATION "knit_reconcile_duration_seconds"
-#define M_WORKQUEUE_DEPTH    "knit_workqueue_depth"
-#define M_WORKQUEUE_ADDS     "knit_workqueue_adds_total"
-#define M_API_REQUESTS	     "knit_api_requests_total"
-#define M_API_THROTTLED	     "knit_api_throttled_seconds_total"
-#define M_ROLLOUTS	     "knit_rollouts"
-#define M_LEADER	     "knit_leader"
+#define M_RECONCILE_TOTAL	"knit_reconcile_total"
+#define M_RECONCILE_DURATION	"knit_reconcile_duration_seconds"
+#define M_WORKQUEUE_DEPTH	"knit_workqueue_depth"
+#define M_WORKQUEUE_ADDS	"knit_workqueue_adds_total"
+#define M_API_REQUESTS		"knit_api_requests_total"
+#define M_API_THROTTLED		"knit_api_throttled_seconds_total"
+#define M_ROLLOUTS		"knit_rollouts"
+#define M_LEADER		"knit_leader"
+#define M_ANALYSIS_MEASUREMENTS "knit_analysis_measurements_total"
 
 struct controller {
 	struct kube_client *client;
@@ -45,6 +47,12 @@ struct controller {
 
 	struct workqueue *queue;
 	struct informer *rollouts, *replicasets, *services;
+	/* AnalysisRuns: the informer feeds both the Rollout views and the
+	 * analysis queue ("ns/name" of runs), served by analysis_workers
+	 * threads (analysis.c). */
+	struct informer *runs;
+	struct workqueue *aqueue;
+	int analysis_workers;
 
 	/* key -> the resourceVersion our last status PUT replaced. While the
 	 * cache still holds that version it has not seen our own write, and
@@ -104,6 +112,37 @@ struct apply_input {
 enum reconcile_result apply_plan(struct controller *c,
 				 const struct apply_input *in,
 				 const struct plan *p);
+
+/* ---- runs.c: the Rollout's AnalysisRuns ---- */
+
+/* On a run created without metrics: why it cannot measure. */
+#define ANN_RUN_ERROR "knit.dev/analysis-error"
+
+/* The planner's views of the runs a Rollout owns (borrowing from obj and
+ * json, released together). */
+struct run_views {
+	struct kube_obj **obj;
+	json_t **json;
+	struct run_view *v;
+	size_t n;
+};
+void run_views_build(struct controller *c, const struct rollout *ro,
+		     struct run_views *rv);
+void run_views_release(struct run_views *rv);
+/* Carries out p->runs (create with templates and arguments resolved,
+ * terminate, delete). Events about the Rollout go to `ref`. Returns
+ * false when a write failed (logged; the reconcile is retried). */
+bool runs_apply(struct controller *c, const struct apply_input *in,
+		const struct plan *p, const struct event_ref *ref);
+
+/* ---- analysis.c: the AnalysisRun controller ---- */
+
+/* Informer handler for runs: queues new runs and spec changes for
+ * measuring, and the owning Rollout when a run appears, goes or changes
+ * phase. */
+void analysis_on_run(struct kube_obj *old, struct kube_obj *new, void *data);
+/* A worker thread of the analysis queue (arg: the controller). */
+void *analysis_worker(void *arg);
 
 /* Remembers that our status PUT replaced version `old_rv` of `key`. */
 void controller_note_write(struct controller *c, const char *key,

@@ -392,6 +392,7 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 					    long *requeue_ms)
 {
 	struct views v = {0};
+	struct run_views rv = {0};
 	struct plan p;
 	double now = wall_now();
 	struct plan_input in = {.ro = ro, .now = now};
@@ -406,6 +407,9 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 	in.n_rs = v.n_rs;
 	in.svc = v.svc;
 	in.n_svc = v.n_svc;
+	run_views_build(c, ro, &rv);
+	in.runs = rv.v;
+	in.n_runs = rv.n;
 	in.restart_old_pods = restart_old_pods(c, ro, now, &v);
 	plan_compute(&in, &p);
 	struct apply_input ai = {
@@ -429,6 +433,7 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 	}
 	plan_release(&p);
 	views_release(&v);
+	run_views_release(&rv);
 	return r;
 }
 

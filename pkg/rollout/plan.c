@@ -149,6 +149,7 @@ void plan_complete(struct pctx *c)
 	c->stable = xstrdup(c->cur_hash);
 	c->stable_idx = c->new_idx;
 	c->promote_full = false;
+	c->switched = false;
 	c->pause_reason = NULL;
 	c->pause_start = 0;
 	c->ovr_replicas = -1;
@@ -172,6 +173,8 @@ static const char *pause_static(const char *r)
 		return PAUSE_BLUEGREEN;
 	if (strcmp(r, PAUSE_SPEC) == 0)
 		return PAUSE_SPEC;
+	if (strcmp(r, PAUSE_INCONCLUSIVE) == 0)
+		return PAUSE_INCONCLUSIVE;
 	return PAUSE_CANARY;
 }
 
@@ -209,6 +212,8 @@ static void ctx_init(struct pctx *c, const struct plan_input *in,
 	c->restarted_at = st->restarted_at;
 	c->ovr_replicas = st->canary_replicas_override;
 	c->ovr_weight = st->canary_weight_override;
+	c->attempt = st->attempt > 0 ? st->attempt : 1;
+	c->switched = st->switched;
 	c->new_idx = -1;
 	c->stable_idx = -1;
 	c->desired = xcalloc(in->n_rs ? in->n_rs : 1, sizeof(int));
@@ -373,6 +378,8 @@ static void on_template_change(struct pctx *c)
 static void on_steps_change(struct pctx *c)
 {
 	c->step = same(c->stable, c->cur_hash) ? (int)c->ro->spec.n_steps : 0;
+	if (!same(c->stable, c->cur_hash))
+		c->attempt++; /* the steps start over with fresh runs */
 	c->pause_reason = NULL;
 	c->pause_start = 0;
 	c->ovr_replicas = -1;
@@ -408,7 +415,7 @@ static char *who(const struct rollout_request *r)
 	return xasprintf("by %s", m);
 }
 
-static void do_abort(struct pctx *c, const char *why)
+void plan_abort(struct pctx *c, const char *why)
 {
 	long back = plan_revision_of(c, c->stable);
 
@@ -417,6 +424,7 @@ static void do_abort(struct pctx *c, const char *why)
 	c->pause_reason = NULL;
 	c->pause_start = 0;
 	c->promote_full = false;
+	c->switched = false;
 	free(c->message);
 	c->message = xasprintf("Aborted %s: back to revision %ld", why, back);
 	plan_history_set(c, c->cur_hash, OUTCOME_ABORTED, c->message);
@@ -442,7 +450,7 @@ static bool can_promote(const struct pctx *c)
 	if (c->ro->spec.strategy == STRATEGY_CANARY)
 		return c->step < (int)c->ro->spec.n_steps;
 	if (c->ro->spec.strategy == STRATEGY_BLUEGREEN)
-		return !c->promote_full;
+		return !c->promote_full || pause_is(c, PAUSE_INCONCLUSIVE);
 	return false;
 }
 
@@ -456,9 +464,20 @@ static void op_promote(struct pctx *c, const char *by, bool full)
 		plan_decide(c, false);
 		return;
 	}
+	if (pause_is(c, PAUSE_INCONCLUSIVE))
+		c->attempt++; /* accepted: later gates start fresh runs */
 	if (!pause_is(c, PAUSE_SPEC)) {
 		c->pause_reason = NULL;
 		c->pause_start = 0;
+	}
+	if (c->ro->spec.strategy == STRATEGY_BLUEGREEN && c->switched) {
+		plan_add_event(c, "Normal", "RolloutPromoted",
+			       "Promoted %s: post-promotion analysis "
+			       "accepted",
+			       by);
+		c->switched = false;
+		plan_complete(c);
+		return;
 	}
 	if (c->ro->spec.strategy == STRATEGY_BLUEGREEN) {
 		c->promote_full = true;
@@ -489,6 +508,7 @@ static void op_retry(struct pctx *c, const char *by)
 	}
 	c->abort = false;
 	c->aborted_at = 0;
+	c->attempt++;
 	c->step = 0;
 	c->pause_reason = NULL;
 	c->pause_start = 0;
@@ -515,7 +535,7 @@ static void decide_operation(struct pctx *c)
 	case OP_ABORT:
 		ack(c, "abort", r->value);
 		if (!c->abort && !same(c->stable, c->cur_hash))
-			do_abort(c, by);
+			plan_abort(c, by);
 		else
 			plan_decide(c, false);
 		break;
@@ -572,6 +592,9 @@ static void decide_deadline(struct pctx *c)
 	if (c->ro->spec.strategy == STRATEGY_BLUEGREEN &&
 	    c->available_since > 0 && !c->promote_full)
 		return;
+	/* Analysis has its own limits (count, failureLimit, ...). */
+	if (plan_analysis_waiting(c))
+		return;
 	if (c->now <= end)
 		return;
 	c->deadline_exceeded = true;
@@ -580,7 +603,7 @@ static void decide_deadline(struct pctx *c)
 		       c->new_revision, pd);
 	if (c->ro->spec.progress_deadline_abort &&
 	    !same(c->stable, c->cur_hash))
-		do_abort(c, "because the progress deadline was exceeded");
+		plan_abort(c, "because the progress deadline was exceeded");
 	plan_decide(c, false);
 }
 
@@ -648,7 +671,8 @@ static void emit_services(struct pctx *c)
 
 	point(c, s->stable_service, c->stable);
 	point(c, s->canary_service, next);
-	point(c, s->active_service, c->stable);
+	point(c, s->active_service,
+	      c->switched && moving ? c->cur_hash : c->stable);
 	point(c, s->preview_service, next);
 }
 
@@ -756,6 +780,7 @@ void plan_compute(const struct plan_input *in, struct plan *out)
 		emit_scaling(&c);
 		emit_services(&c);
 		emit_deletes(&c);
+		plan_runs_emit(&c);
 		plan_restart(&c);
 	}
 	plan_status_write(&c);
@@ -780,6 +805,12 @@ void plan_release(struct plan *p)
 		free(p->svc[i].hash);
 	}
 	free(p->svc);
+	for (size_t i = 0; i < p->n_runs; i++) {
+		free(p->runs[i].name);
+		free(p->runs[i].kind_label);
+		free(p->runs[i].hash);
+	}
+	free(p->runs);
 	for (size_t i = 0; i < p->n_events; i++)
 		free(p->events[i].message);
 	free(p->events);

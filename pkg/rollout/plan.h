@@ -77,12 +77,25 @@ struct svc_view {
 	const char *managed_by;	   /* ANN_MANAGED_BY or NULL */
 };
 
+/* An AnalysisRun owned (controller reference) by the Rollout. */
+struct run_view {
+	const char *name;
+	const char *kind;    /* label knit.dev/analysis: "step-2", ... */
+	const char *hash;    /* LABEL_POD_TEMPLATE_HASH */
+	const char *phase;   /* status.phase; NULL before the first status */
+	const char *message; /* status.message; may be NULL */
+	bool terminate;	     /* spec.terminate */
+	bool deleting;	     /* metadata.deletionTimestamp set */
+};
+
 struct plan_input {
 	const struct rollout *ro;
 	const struct rs_view *rs; /* every owned ReplicaSet */
 	size_t n_rs;
 	const struct svc_view *svc; /* the Services the spec names */
 	size_t n_svc;
+	const struct run_view *runs; /* every owned AnalysisRun */
+	size_t n_runs;
 	double now; /* wall clock, seconds since the epoch */
 	/* Only while spec.restartAt is due and not yet carried out
 	 * (status.restartedAt older): how many pods of the stable revision
@@ -114,6 +127,29 @@ struct svc_action {
 	char *hash;
 };
 
+/*
+ * AnalysisRun writes. RUN_CREATE: create run `name` (labels: kind, hash,
+ * rollout) from `analysis` (borrowed from the rollout's spec; valid while
+ * the rollout is) -- the controller resolves the templates and arguments;
+ * an AlreadyExists answer means it is done. RUN_TERMINATE: set
+ * spec.terminate on a run that is no longer needed (its revision moved on,
+ * aborted or finished). RUN_DELETE: delete a run of a revision that no
+ * longer has a ReplicaSet.
+ */
+enum run_action_kind {
+	RUN_CREATE,
+	RUN_TERMINATE,
+	RUN_DELETE,
+};
+
+struct run_action {
+	enum run_action_kind kind;
+	char *name;
+	char *kind_label; /* CREATE */
+	char *hash;	  /* CREATE: the revision it judges */
+	const struct rollout_analysis *analysis; /* CREATE */
+};
+
 struct plan_event {
 	const char *type;   /* "Normal" or "Warning" (static) */
 	const char *reason; /* static, documented in docs/api.md */
@@ -127,6 +163,8 @@ struct plan {
 	size_t n_rs;
 	struct svc_action *svc;
 	size_t n_svc;
+	struct run_action *runs;
+	size_t n_runs;
 	struct plan_event *events;
 	size_t n_events;
 	/* Restart: delete up to restart_max pods of ReplicaSet restart_rs

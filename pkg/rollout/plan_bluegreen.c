@@ -43,6 +43,75 @@ static void bg_switch(struct pctx *c)
 	}
 }
 
+/* Fully scaled after promotion: switch, or with post-promotion analysis
+ * point the active Service first and make the revision stable only once
+ * the analysis passed. */
+static void bg_promoted(struct pctx *c)
+{
+	const struct run_view *run;
+
+	if (!c->ro->spec.post_promotion) {
+		bg_switch(c);
+		return;
+	}
+	if (!c->switched) {
+		c->switched = true;
+		plan_add_event(c, "Normal", "ActiveSwitched",
+			       "Service %s points at revision %ld; "
+			       "post-promotion analysis starts",
+			       c->ro->spec.active_service, c->new_revision);
+		plan_decide(c, true);
+		return;
+	}
+	switch (plan_gate(c, "post-promotion", &run)) {
+	case GATE_PASS:
+		plan_gate_passed(c, run);
+		bg_switch(c);
+		break;
+	case GATE_FAIL:
+		plan_gate_failed(c, run);
+		break;
+	case GATE_INCONCLUSIVE:
+		plan_gate_inconclusive(c, run);
+		break;
+	case GATE_WAIT:
+		break;
+	}
+}
+
+/* Pre-promotion analysis: true when the preview may be promoted. */
+static bool pre_gate(struct pctx *c)
+{
+	const struct run_view *run;
+
+	if (!c->ro->spec.pre_promotion)
+		return true;
+	switch (plan_gate(c, "pre-promotion", &run)) {
+	case GATE_PASS:
+		return true;
+	case GATE_FAIL:
+		plan_gate_failed(c, run);
+		return false;
+	case GATE_INCONCLUSIVE:
+		plan_gate_inconclusive(c, run);
+		return false;
+	case GATE_WAIT:
+		return false;
+	}
+	return false;
+}
+
+/* Passing pre-promotion analysis is not a decision of its own: its Event
+ * goes with the promotion or pause decided next. */
+static void pre_passed(struct pctx *c)
+{
+	const struct run_view *run;
+
+	if (c->ro->spec.pre_promotion &&
+	    plan_gate(c, "pre-promotion", &run) == GATE_PASS)
+		plan_gate_passed(c, run);
+}
+
 static void bg_decide(struct pctx *c)
 {
 	int p = preview_count(c);
@@ -50,9 +119,11 @@ static void bg_decide(struct pctx *c)
 
 	if (pause_is(c, PAUSE_SPEC))
 		return;
+	if (pause_is(c, PAUSE_INCONCLUSIVE))
+		return; /* until promoted or aborted */
 	if (c->promote_full) {
 		if (has(c, c->new_idx, c->R))
-			bg_switch(c);
+			bg_promoted(c);
 		return;
 	}
 	if (c->available_since <= 0) {
@@ -62,6 +133,8 @@ static void bg_decide(struct pctx *c)
 		}
 		return;
 	}
+	if (!pre_gate(c))
+		return;
 	if (c->ro->spec.auto_promotion_enabled) {
 		at = c->available_since + c->ro->spec.auto_promotion_seconds;
 		if (c->now < at) {
@@ -69,6 +142,7 @@ static void bg_decide(struct pctx *c)
 			return;
 		}
 		c->promote_full = true;
+		pre_passed(c);
 		plan_add_event(c, "Normal", "RolloutPromoted",
 			       "Promoted automatically: revision %ld",
 			       c->new_revision);
@@ -78,6 +152,7 @@ static void bg_decide(struct pctx *c)
 	if (!pause_is(c, PAUSE_BLUEGREEN)) {
 		c->pause_reason = PAUSE_BLUEGREEN;
 		c->pause_start = c->now_s;
+		pre_passed(c);
 		plan_add_event(c, "Normal", "RolloutPaused",
 			       "Revision %ld is available in preview; waiting "
 			       "for promotion",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rollout/plan_internal.h"
+#include "rollout/rollout_internal.h"
 #include "util/alloc.h"
 
 const char *plan_step_kind(const struct canary_step *s, char *out, size_t len)
@@ -65,7 +66,8 @@ json_t *plan_steps_json(const struct rollout_spec *s)
 				      st->scale_match);
 			break;
 		case STEP_ANALYSIS:
-			o = json_pack("{s:{}}", "analysis");
+			o = json_pack("{s:o}", "analysis",
+				      rollout_analysis_json(st->analysis));
 			break;
 		}
 		json_array_append_new(a, o ? o : json_null());
@@ -156,6 +158,29 @@ static void pause_step(struct pctx *c, const struct canary_step *s)
 	step_done(c);
 }
 
+/* An analysis step completes when its run succeeds. */
+static void step_analysis(struct pctx *c)
+{
+	const struct run_view *run;
+	char kind[32];
+
+	plan_step_run_kind(c->step, kind, sizeof(kind));
+	switch (plan_gate(c, kind, &run)) {
+	case GATE_PASS:
+		plan_gate_passed(c, run);
+		step_done(c);
+		break;
+	case GATE_FAIL:
+		plan_gate_failed(c, run);
+		break;
+	case GATE_INCONCLUSIVE:
+		plan_gate_inconclusive(c, run);
+		break;
+	case GATE_WAIT:
+		break;
+	}
+}
+
 static void canary_decide(struct pctx *c)
 {
 	const struct canary_step *s;
@@ -191,7 +216,28 @@ static void canary_decide(struct pctx *c)
 		step_done(c);
 		break;
 	case STEP_ANALYSIS:
-		step_done(c);
+		step_analysis(c);
+		break;
+	}
+}
+
+/* Background analysis: judged before the step, whatever the step. */
+static void background_gate(struct pctx *c)
+{
+	const struct rollout_analysis *bg = c->ro->spec.background;
+	const struct run_view *run;
+
+	if (!bg || c->step < bg->starting_step || pause_is(c, PAUSE_SPEC))
+		return;
+	switch (plan_gate(c, "background", &run)) {
+	case GATE_FAIL:
+		plan_gate_failed(c, run);
+		break;
+	case GATE_INCONCLUSIVE:
+		plan_gate_inconclusive(c, run);
+		break;
+	case GATE_PASS:
+	case GATE_WAIT:
 		break;
 	}
 }
@@ -204,6 +250,9 @@ void plan_canary(struct pctx *c)
 	bool same = strcmp(c->stable, c->cur_hash) == 0;
 
 	if (!c->abort && !same && !c->decided)
+		background_gate(c);
+	if (!c->abort && !same && !c->decided &&
+	    !pause_is(c, PAUSE_INCONCLUSIVE))
 		canary_decide(c);
 	same = strcmp(c->stable, c->cur_hash) == 0;
 	if (same || c->abort) {

@@ -22,9 +22,10 @@
 #include "rollout/plan.h"
 
 /* Pause reasons (status.pauseConditions[].reason). */
-#define PAUSE_CANARY	"CanaryPauseStep"
-#define PAUSE_BLUEGREEN "BlueGreenPause"
-#define PAUSE_SPEC	"PausedBySpec"
+#define PAUSE_CANARY	   "CanaryPauseStep"
+#define PAUSE_BLUEGREEN	   "BlueGreenPause"
+#define PAUSE_SPEC	   "PausedBySpec"
+#define PAUSE_INCONCLUSIVE "InconclusiveAnalysis"
 
 /* History outcomes. */
 #define OUTCOME_PROGRESSING "Progressing"
@@ -61,6 +62,8 @@ struct pctx {
 	double last_progress;
 	double restarted_at;
 	int ovr_replicas, ovr_weight;
+	int attempt;   /* analysis attempt: names the runs */
+	bool switched; /* blue-green: active at the new revision */
 	char *message; /* owned: status.message set by a decision (abort) */
 	bool decided;
 	bool progressed;	/* lastProgressTime := now */
@@ -70,7 +73,7 @@ struct pctx {
 	/* replicas wanted */
 	int *desired;
 	int new_desired;
-	size_t cap_rs, cap_svc, cap_ev;
+	size_t cap_rs, cap_svc, cap_ev, cap_runs;
 };
 
 static inline bool pause_is(const struct pctx *c, const char *reason)
@@ -99,6 +102,9 @@ const char *plan_step_kind(const struct canary_step *s, char *out, size_t len);
 /* Makes the new revision stable (decision): history Promoted, Event
  * RolloutCompleted. */
 void plan_complete(struct pctx *c);
+/* Aborts (decision): back to the stable revision, `why` completes the
+ * message "Aborted <why>: back to revision N"; Event RolloutAborted. */
+void plan_abort(struct pctx *c, const char *why);
 
 /* plan_rolling.c */
 /* Moves every ReplicaSet toward its target within maxSurge (total spec
@@ -123,6 +129,35 @@ int plan_canary_weight(const struct rollout_spec *s, int step);
 void plan_bluegreen(struct pctx *c);
 /* Old blue-green ReplicaSets: deadline, then 0. */
 void plan_bluegreen_old(struct pctx *c);
+
+/* plan_analysis.c */
+/* What an analysis gate says about the run of `kind` (current revision
+ * and attempt). */
+enum gate {
+	GATE_WAIT,	   /* no run yet, or still measuring */
+	GATE_PASS,	   /* Successful */
+	GATE_FAIL,	   /* Failed or Error */
+	GATE_INCONCLUSIVE, /* Inconclusive */
+};
+/* The gate's state; *run gets the run (NULL when none yet). */
+enum gate plan_gate(const struct pctx *c, const char *kind,
+		    const struct run_view **run);
+/* Decisions on a finished gate: abort with the run's message (Event
+ * AnalysisRunFailed/AnalysisRunError then RolloutAborted), or pause
+ * InconclusiveAnalysis (Event AnalysisRunInconclusive) unless paused so
+ * already; and the Event of a passed gate. */
+void plan_gate_failed(struct pctx *c, const struct run_view *run);
+void plan_gate_inconclusive(struct pctx *c, const struct run_view *run);
+void plan_gate_passed(struct pctx *c, const struct run_view *run);
+/* The kind label of canary step index i ("step-<i+1>"). */
+void plan_step_run_kind(int i, char *out, size_t len);
+/* Whether the revision is waiting on analysis (the progress deadline
+ * does not run then). */
+bool plan_analysis_waiting(const struct pctx *c);
+/* After the decisions: create the runs the final state wants, terminate
+ * running ones it no longer wants, delete those of vanished revisions, and
+ * write status.analysisRuns. */
+void plan_runs_emit(struct pctx *c);
 
 /* plan_status.c */
 void plan_status_write(struct pctx *c);

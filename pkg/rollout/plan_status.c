@@ -219,6 +219,8 @@ static void write_decisions(struct pctx *c)
 		json_object_set_new(s, "restartedAt",
 				    json_string(c->ro->spec.restart_at));
 	set_time(s, "lastProgressTime", c->last_progress, st->last_progress);
+	if (c->attempt != st->attempt || !json_object_get(s, "attempt"))
+		json_object_set_new(s, "attempt", json_integer(c->attempt));
 }
 
 /* ---- observations ---- */
@@ -292,6 +294,11 @@ static char *phase_of(struct pctx *c)
 		if (pause_is(c, PAUSE_BLUEGREEN))
 			return xasprintf("Revision %ld waits for promotion",
 					 c->new_revision);
+		if (pause_is(c, PAUSE_INCONCLUSIVE))
+			return xasprintf("Revision %ld: analysis was "
+					 "inconclusive; promote to go on or "
+					 "abort",
+					 c->new_revision);
 		return xasprintf("Paused at step %d/%d", c->step + 1, n);
 	}
 	if (healthy(c)) {
@@ -302,8 +309,13 @@ static char *phase_of(struct pctx *c)
 	c->phase = "Progressing";
 	if (c->ro->spec.strategy == STRATEGY_CANARY &&
 	    !same(c->stable, c->cur_hash))
-		return xasprintf("Revision %ld at step %d/%d", c->new_revision,
-				 c->step < n ? c->step + 1 : n, n);
+		return xasprintf("Revision %ld at step %d/%d%s",
+				 c->new_revision, c->step < n ? c->step + 1 : n,
+				 n,
+				 plan_analysis_waiting(c) ? ": analysis" : "");
+	if (plan_analysis_waiting(c))
+		return xasprintf("Revision %ld: %s-promotion analysis",
+				 c->new_revision, c->switched ? "post" : "pre");
 	return xasprintf("Revision %ld is rolling out", c->new_revision);
 }
 
@@ -329,9 +341,12 @@ static void write_strategy(struct pctx *c)
 		json_t *was = json_object_get(c->ro->status, "blueGreen");
 		json_t *since = json_object_get(was, "previewAvailableSince");
 
-		o = json_pack("{s:s,s:s}", "activeSelector", c->stable,
+		o = json_pack("{s:s,s:s}", "activeSelector",
+			      c->switched && moving ? c->cur_hash : c->stable,
 			      "previewSelector",
 			      moving ? c->cur_hash : c->stable);
+		if (c->switched && moving)
+			json_object_set_new(o, "switched", json_true());
 		if (c->available_since > 0 &&
 		    c->available_since == c->ro->st.available_since && since)
 			json_object_set(o, "previewAvailableSince", since);

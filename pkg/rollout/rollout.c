@@ -327,6 +327,12 @@ static void parse_step(struct rollout *r, const json_t *v, size_t i,
 		parse_pause(r, field(v, "pause"), path, st);
 	} else if (kind == STEP_SET_CANARY_SCALE) {
 		parse_canary_scale(r, field(v, "setCanaryScale"), path, st);
+	} else {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s.analysis", path);
+		st->analysis = rollout_analysis_parse(r, field(v, "analysis"),
+						      sub, false);
 	}
 }
 
@@ -347,6 +353,8 @@ static void parse_canary(struct rollout *r, const json_t *c)
 				    "%s.canaryService: must differ from "
 				    "stableService (both are \"%s\")",
 				    path, sp->canary_service);
+	sp->background = rollout_analysis_parse(
+		r, field(c, "analysis"), "spec.strategy.canary.analysis", true);
 	if (steps && !json_is_array(steps)) {
 		rollout_add_invalid(r, "%s.steps: must be a list", path);
 		return;
@@ -382,6 +390,12 @@ static void parse_bluegreen(struct rollout *r, const json_t *b)
 		int_field(r, b, "previewReplicaCount", -1, 0, path);
 	sp->scale_down_delay_seconds =
 		int_field(r, b, "scaleDownDelaySeconds", 30, 0, path);
+	sp->pre_promotion = rollout_analysis_parse(
+		r, field(b, "prePromotionAnalysis"),
+		"spec.strategy.blueGreen.prePromotionAnalysis", false);
+	sp->post_promotion = rollout_analysis_parse(
+		r, field(b, "postPromotionAnalysis"),
+		"spec.strategy.blueGreen.postPromotionAnalysis", false);
 }
 
 static void parse_strategy(struct rollout *r, const json_t *spec)
@@ -571,7 +585,12 @@ void rollout_release(struct rollout *r)
 	json_decref(r->spec.selector);
 	json_decref(r->spec.template);
 	free(r->spec.restart_at);
+	for (i = 0; i < r->spec.n_steps; i++)
+		rollout_analysis_free(r->spec.steps[i].analysis);
 	free(r->spec.steps);
+	rollout_analysis_free(r->spec.background);
+	rollout_analysis_free(r->spec.pre_promotion);
+	rollout_analysis_free(r->spec.post_promotion);
 	free(r->spec.stable_service);
 	free(r->spec.canary_service);
 	free(r->spec.active_service);

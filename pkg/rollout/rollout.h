@@ -71,8 +71,37 @@ enum step_kind {
 	STEP_SET_WEIGHT,
 	STEP_PAUSE,	       /* duration_s >= 0: timed; < 0: until promoted */
 	STEP_SET_CANARY_SCALE, /* one of replicas / weight / match */
-	STEP_ANALYSIS,	       /* reserved for the analysis issue; parsed
-				  so specs validate, treated as done */
+	STEP_ANALYSIS,	       /* analysis: blocks until its run succeeds */
+};
+
+/* Where an analysis argument's value comes from. */
+enum analysis_arg_from {
+	ARG_VALUE,	 /* value: a literal */
+	ARG_STABLE_HASH, /* valueFrom.podTemplateHashValue: Stable */
+	ARG_LATEST_HASH, /* valueFrom.podTemplateHashValue: Latest */
+	ARG_FIELD,	 /* valueFrom.fieldRef.fieldPath (in `value`) */
+	ARG_SECRET,	 /* valueFrom.secretKeyRef (secret, key) */
+};
+
+struct analysis_arg {
+	char *name;
+	enum analysis_arg_from from;
+	char *value; /* VALUE: the literal; FIELD: the field path */
+	char *secret, *key;
+};
+
+struct analysis_template_ref {
+	char *name;
+	bool cluster; /* clusterScope: a ClusterAnalysisTemplate */
+};
+
+/* An `analysis` block: which templates, with which arguments. */
+struct rollout_analysis {
+	struct analysis_template_ref *templates;
+	size_t n_templates;
+	struct analysis_arg *args;
+	size_t n_args;
+	int starting_step; /* background analysis only; 0 otherwise */
 };
 
 struct canary_step {
@@ -80,9 +109,10 @@ struct canary_step {
 	int weight;	   /* SET_WEIGHT: 0..100 */
 	double duration_s; /* PAUSE */
 	/* SET_CANARY_SCALE: exactly one of these is set */
-	int scale_replicas; /* -1 unset */
-	int scale_weight;   /* -1 unset */
-	bool scale_match;   /* matchTrafficWeight: true */
+	int scale_replicas;		   /* -1 unset */
+	int scale_weight;		   /* -1 unset */
+	bool scale_match;		   /* matchTrafficWeight: true */
+	struct rollout_analysis *analysis; /* ANALYSIS (owned) */
 };
 
 struct rollout_spec {
@@ -103,13 +133,16 @@ struct rollout_spec {
 	size_t n_steps;
 	char *stable_service; /* NULL when unset */
 	char *canary_service;
+	struct rollout_analysis *background; /* canary.analysis; NULL: none */
 	/* blueGreen */
 	char *active_service;
 	char *preview_service;
-	bool auto_promotion_enabled;  /* default true */
-	int auto_promotion_seconds;   /* 0: at once */
-	int preview_replica_count;    /* -1: spec.replicas */
-	int scale_down_delay_seconds; /* default 30 */
+	bool auto_promotion_enabled;		 /* default true */
+	int auto_promotion_seconds;		 /* 0: at once */
+	int preview_replica_count;		 /* -1: spec.replicas */
+	int scale_down_delay_seconds;		 /* default 30 */
+	struct rollout_analysis *pre_promotion;	 /* NULL: none */
+	struct rollout_analysis *post_promotion; /* NULL: none */
 };
 
 /* The part of status the planner decides from (what it last decided). */
@@ -129,6 +162,10 @@ struct rollout_decisions {
 	double restarted_at;	      /* the restartAt already carried out */
 	int canary_replicas_override; /* setCanaryScale replicas; -1 none */
 	int canary_weight_override;   /* setCanaryScale weight; -1 none */
+	int attempt;   /* status.attempt: +1 per retry; default 1 */
+	bool switched; /* status.blueGreen.switched: active points at
+			  the new revision while post-promotion
+			  analysis runs */
 	/* status.operations: the last handled value of each request */
 	char *op_promote, *op_promote_full, *op_abort, *op_retry;
 };

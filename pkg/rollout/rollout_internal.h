@@ -23,6 +23,20 @@ void rollout_add_invalid(struct rollout *r, const char *fmt, ...)
  */
 int rollout_duration_parse(const char *s, double *out);
 
+/*
+ * An `analysis` block at `path` (v borrowed; NULL gives NULL): a new
+ * struct, with problems added to r->invalid as sentences naming fields
+ * under `path`. startingStep is read only when `background`.
+ */
+struct rollout_analysis *rollout_analysis_parse(struct rollout *r,
+						const json_t *v,
+						const char *path,
+						bool background);
+void rollout_analysis_free(struct rollout_analysis *a);
+/* The parsed block as JSON (new reference; null for NULL): hashed into
+ * the step hash so an edit of a step's analysis restarts the steps. */
+json_t *rollout_analysis_json(const struct rollout_analysis *a);
+
 /* Fills `st` from `status` (borrowed; an object): see rollout.h. */
 void rollout_parse_status(const json_t *status, struct rollout_decisions *st);
 

@@ -86,6 +86,11 @@ void rollout_parse_status(const json_t *status, struct rollout_decisions *st)
 	st->collision_count = get_int(status, "collisionCount", 0);
 	st->available_since = get_time(json_object_get(status, "blueGreen"),
 				       "previewAvailableSince");
+	st->switched = json_is_true(json_object_get(
+		json_object_get(status, "blueGreen"), "switched"));
+	st->attempt = get_int(status, "attempt", 1);
+	if (st->attempt < 1)
+		st->attempt = 1;
 	st->last_progress = get_time(status, "lastProgressTime");
 	st->restarted_at = get_time(status, "restartedAt");
 	st->canary_replicas_override = get_int(canary, "replicasOverride", -1);

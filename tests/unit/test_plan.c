@@ -36,6 +36,14 @@ struct fx {
 	size_t n_svc;
 	double now;
 	int restart_old_pods;
+	/* AnalysisRuns: created by RUN_CREATE with phase `run_outcome`
+	 * (NULL: no status yet) */
+	struct run_view runs[MAX_RS];
+	char run_name[MAX_RS][128], run_kind[MAX_RS][32], run_hash[MAX_RS][16];
+	char run_phase[MAX_RS][16];
+	size_t n_runs;
+	const char *run_outcome;
+	size_t n_terminated;
 	struct plan p;
 };
 
@@ -106,12 +114,12 @@ static void set_steps(struct fx *f, size_t n, const struct canary_step *s)
 
 static struct canary_step weight(int w)
 {
-	return (struct canary_step){STEP_SET_WEIGHT, w, 0, -1, -1, false};
+	return (struct canary_step){STEP_SET_WEIGHT, w, 0, -1, -1, false, NULL};
 }
 
 static struct canary_step pause_for(double d)
 {
-	return (struct canary_step){STEP_PAUSE, 0, d, -1, -1, false};
+	return (struct canary_step){STEP_PAUSE, 0, d, -1, -1, false, NULL};
 }
 
 static void add_svc(struct fx *f, const char *name, char **field)
@@ -156,6 +164,8 @@ static void plan(struct fx *f)
 		.n_rs = f->n_rs,
 		.svc = f->svc,
 		.n_svc = f->n_svc,
+		.runs = f->runs,
+		.n_runs = f->n_runs,
 		.now = f->now,
 		.restart_old_pods = f->restart_old_pods,
 	};
@@ -163,6 +173,8 @@ static void plan(struct fx *f)
 	plan_release(&f->p);
 	plan_compute(&in, &f->p);
 }
+
+static void apply_runs(struct fx *f);
 
 static int find_rs(struct fx *f, const char *name)
 {
@@ -234,6 +246,7 @@ static void apply(struct fx *f)
 			break;
 		}
 	}
+	apply_runs(f);
 	for (size_t i = 0; i < p->n_svc; i++)
 		for (size_t k = 0; k < f->n_svc; k++)
 			if (strcmp(f->svc[k].name, p->svc[i].name) == 0) {
@@ -242,6 +255,67 @@ static void apply(struct fx *f)
 				f->svc[k].selector_hash = f->svc_sel[k];
 				f->svc[k].managed_by = "web";
 			}
+}
+
+static int find_run(struct fx *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_runs; i++)
+		if (strcmp(f->runs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Sets the phase of the run whose name ends with `suffix` (the kind). */
+static void set_run_phase(struct fx *f, const char *suffix, const char *ph)
+{
+	size_t n = strlen(suffix);
+
+	for (size_t i = 0; i < f->n_runs; i++) {
+		size_t m = strlen(f->run_name[i]);
+
+		if (m >= n && strcmp(f->run_name[i] + m - n, suffix) == 0) {
+			snprintf(f->run_phase[i], 16, "%s", ph);
+			f->runs[i].phase = f->run_phase[i];
+		}
+	}
+}
+
+static void apply_runs(struct fx *f)
+{
+	struct plan *p = &f->p;
+
+	for (size_t i = 0; i < p->n_runs; i++) {
+		struct run_action *a = &p->runs[i];
+		int k = find_run(f, a->name);
+		size_t n = f->n_runs;
+
+		if (a->kind == RUN_CREATE) {
+			assert_int_equal(k, -1);
+			assert_non_null(a->analysis);
+			assert_true(n < MAX_RS);
+			snprintf(f->run_name[n], 128, "%s", a->name);
+			snprintf(f->run_kind[n], 32, "%s", a->kind_label);
+			snprintf(f->run_hash[n], 16, "%s", a->hash);
+			snprintf(f->run_phase[n], 16, "%s",
+				 f->run_outcome ? f->run_outcome : "");
+			f->runs[n] = (struct run_view){
+				f->run_name[n],
+				f->run_kind[n],
+				f->run_hash[n],
+				f->run_outcome ? f->run_phase[n] : NULL,
+				"measured",
+				false,
+				false};
+			f->n_runs++;
+		} else if (a->kind == RUN_TERMINATE) {
+			assert_true(k >= 0);
+			f->runs[k].terminate = true;
+			f->n_terminated++;
+		} else {
+			assert_true(k >= 0);
+			f->runs[k].deleting = true;
+		}
+	}
 }
 
 /* Every pod of every ReplicaSet is there and available. */
@@ -364,7 +438,8 @@ static void run(struct fx *f, int max)
 {
 	for (int i = 0; i < max; i++) {
 		plan(f);
-		if (!f->p.status_changed && f->p.n_rs == 0 && f->p.n_svc == 0)
+		if (!f->p.status_changed && f->p.n_rs == 0 && f->p.n_svc == 0 &&
+		    f->p.n_runs == 0)
 			return;
 		apply(f);
 		settle(f);
@@ -586,8 +661,15 @@ static void test_canary_timed_pause(void **state)
  * one step per plan, and availability never drops below R - 1. */
 static void test_canary_full_run(void **state)
 {
-	struct canary_step an = {STEP_ANALYSIS, 0, 0, -1, -1, false};
-	struct canary_step sc = {STEP_SET_CANARY_SCALE, 0, 0, 3, -1, false};
+	struct canary_step an = {STEP_ANALYSIS,
+				 0,
+				 0,
+				 -1,
+				 -1,
+				 false,
+				 xcalloc(1, sizeof(struct rollout_analysis))};
+	struct canary_step sc = {
+		STEP_SET_CANARY_SCALE, 0, 0, 3, -1, false, NULL};
 	struct canary_step steps[] = {weight(20), pause_for(5), sc, an,
 				      weight(60)};
 	char h1[16], h2[16];
@@ -595,6 +677,7 @@ static void test_canary_full_run(void **state)
 	int seen[6] = {0}, last = -1, completed = 0, done = 0;
 
 	(void)state;
+	f->run_outcome = "Successful";
 	for (int i = 0; i < 100 && !done; i++) {
 		int step, avail = 0;
 
@@ -626,6 +709,77 @@ static void test_canary_full_run(void **state)
 	assert_string_equal(f->svc[1].selector_hash, h2);
 	assert_string_equal(f->svc[0].selector_hash, h2);
 	assert_int_equal(f->rs[find_hash(f, h1)].spec_replicas, 0);
+	fx_free(f);
+}
+
+static struct canary_step analysis_step(void)
+{
+	return (struct canary_step){
+		STEP_ANALYSIS,
+		0,
+		0,
+		-1,
+		-1,
+		false,
+		xcalloc(1, sizeof(struct rollout_analysis))};
+}
+
+/* An analysis step creates its run once, waits while it measures (no
+ * progress deadline), and a Failed run aborts the rollout with the run's
+ * message; the background run is terminated then. */
+static void test_analysis_step_fails(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+	char name[128];
+
+	(void)state;
+	f->ro.spec.background = xcalloc(1, sizeof(struct rollout_analysis));
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	snprintf(name, sizeof(name), "web-%s-1-step-2", h2);
+	assert_true(find_run(f, name) >= 0);
+	snprintf(name, sizeof(name), "web-%s-1-background", h2);
+	assert_true(find_run(f, name) >= 0);
+	assert_int_equal(f->n_runs, 2);
+	f->now += 3600; /* measuring for an hour is not a stuck rollout */
+	run(f, 3);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	set_run_phase(f, "step-2", "Failed");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunFailed"), 1);
+	assert_int_equal(count_events(f, "RolloutAborted"), 1);
+	apply(f);
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_non_null(strstr(sget(f, "message"), "step-2 ended Failed"));
+	assert_int_equal(f->n_terminated, 1); /* the background run */
+	assert_int_equal(f->n_runs, 2);
+	fx_free(f);
+}
+
+/* Inconclusive pauses; promote accepts it and moves on; retry starts a
+ * new attempt with fresh runs. */
+static void test_analysis_inconclusive(void **state)
+{
+	struct canary_step steps[] = {analysis_step(), weight(50)};
+	char h1[16], h2[16];
+	struct fx *f = canary_fx(2, 2, steps, h1, h2);
+	json_t *ann;
+
+	(void)state;
+	run(f, 10);
+	set_run_phase(f, "step-1", "Inconclusive");
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Paused");
+	ann = json_object_get(f->meta, "annotations");
+	json_object_set_new(ann, ANN_OP_PROMOTE, json_string("1"));
+	reload(f);
+	run(f, 10);
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_string_equal(sget(f, "phase"), "Healthy");
 	fx_free(f);
 }
 
@@ -1163,7 +1317,8 @@ static long canary_int(struct fx *f, const char *key)
  * step 3 with the canary at the override 5. */
 static struct fx *override_fx(char *h1, char *h2)
 {
-	struct canary_step sc = {STEP_SET_CANARY_SCALE, 0, 0, 5, -1, false};
+	struct canary_step sc = {
+		STEP_SET_CANARY_SCALE, 0, 0, 5, -1, false, NULL};
 	struct canary_step steps[] = {weight(20), sc, pause_for(-1)};
 	struct fx *f = canary_fx(10, 3, steps, h1, h2);
 
@@ -1286,6 +1441,8 @@ int main(void)
 		cmocka_unit_test(test_canary_set_weight),
 		cmocka_unit_test(test_canary_timed_pause),
 		cmocka_unit_test(test_canary_full_run),
+		cmocka_unit_test(test_analysis_step_fails),
+		cmocka_unit_test(test_analysis_inconclusive),
 		cmocka_unit_test(test_promote_in_pause),
 		cmocka_unit_test(test_ops_order_and_ignored),
 		cmocka_unit_test(test_abort_and_retry),
