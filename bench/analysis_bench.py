@@ -4,8 +4,9 @@ knit-devcluster, Prometheus and knit-controller and passes their
 addresses and process ids here).
 
 Phases, each printing result lines:
-  create   N AnalysisRuns over NAMESPACES namespaces, 8 client threads;
-           each has one Prometheus metric: interval 10s, no count,
+  create   N AnalysisRuns over NAMESPACES namespaces, 8 client threads,
+           as fast as they go (or evenly over SPREAD seconds); each has
+           one Prometheus metric: interval 10s, no count,
            successCondition result[0] < 1, query vector(0.01)
   started  until every run is Running (its first measurement recorded)
   steady   WINDOW seconds with nothing else going on: controller CPU
@@ -38,6 +39,7 @@ CTX = ssl.create_default_context(cafile=os.environ["CA"])
 PROM = os.environ["PROM"]
 NAMESPACES = int(os.environ.get("NAMESPACES", "4"))
 WINDOW = float(os.environ.get("WINDOW", "100"))
+SPREAD = float(os.environ.get("SPREAD", "0"))
 INTERVAL = 10.0
 TARGET_JITTER_MS = 100.0
 TARGET_CPU_PCT = 5.0
@@ -171,7 +173,9 @@ def wait_started(n, timeout):
 def jitter(runs, w0, w1):
     """Jitter (ms) of every consecutive pair whose later measurement
     started in [w0, w1]; also the Error measurements kept and the worst
-    pairs (jitter ms, run, start) for the report."""
+    pairs (jitter ms, run, start, measurement ms) for the report. With
+    JITTER_DUMP set, every pair goes to that file, one line each:
+    "start jitter_ms measurement_ms run", by start time."""
     jit, errors, worst = [], [], []
     for r in runs:
         ms = metric_result(r).get("measurements", [])
@@ -180,11 +184,17 @@ def jitter(runs, w0, w1):
                 errors.append("%s: %s" % (r["metadata"]["name"],
                                           m.get("message")))
         starts = [rfc3339(m["startedAt"]) for m in ms]
-        for a, b in zip(starts, starts[1:]):
+        took = [rfc3339(m["finishedAt"]) - rfc3339(m["startedAt"])
+                if m.get("finishedAt") else 0.0 for m in ms]
+        for a, b, d in zip(starts, starts[1:], took[1:]):
             if w0 <= b <= w1:
                 j = (b - (a + INTERVAL)) * 1000.0
                 jit.append(j)
-                worst.append((j, r["metadata"]["name"], b))
+                worst.append((j, r["metadata"]["name"], b, d * 1000.0))
+    if os.environ.get("JITTER_DUMP"):
+        with open(os.environ["JITTER_DUMP"], "w") as f:
+            for j, name, b, d in sorted(worst, key=lambda w: w[2]):
+                f.write("%.3f %.1f %.1f %s\n" % (b, j, d, name))
     worst.sort(reverse=True)
     return jit, errors, worst[:5]
 
@@ -214,8 +224,13 @@ def main():
             "metadata": {"name": ns_name(k)}})
 
     t0 = time.time()
-    errs = parallel(lambda i: call("POST", runs_path(analysis_run(i)[0]),
-                                   analysis_run(i)[1]), range(n))
+
+    def create(i):
+        if SPREAD > 0:  # run i is created SPREAD * i / n s after t0
+            time.sleep(max(0.0, t0 + SPREAD * i / n - time.time()))
+        ns, obj = analysis_run(i)
+        call("POST", runs_path(ns), obj)
+    errs = parallel(create, range(n - 1, -1, -1))
     print("create: %d AnalysisRuns in %d namespaces in %.1f s, %d refused%s"
           % (n, NAMESPACES, time.time() - t0, len(errs),
              " (first: %s)" % errs[0] if errs else ""))
@@ -263,8 +278,9 @@ def main():
     print("jitter: %d pairs: p50 %.0f ms, p99 %.0f ms, max %.0f ms, min %.0f "
           "ms; %d over %.0f ms" % (len(jit), p50, p99, mx, mn, late,
                                     TARGET_JITTER_MS))
-    for j, name, b in worst:
-        print("  worst: %.0f ms %s started %s" % (j, name, hhmmss(b)))
+    for j, name, b, d in worst:
+        print("  worst: %.0f ms %s started %s (measurement took %.0f ms)"
+              % (j, name, hhmmss(b), d))
     print("verdict: jitter p99 %.0f ms (target <= %.0f): %s; controller CPU "
           "%.2f%% (target <= %.0f%%): %s"
           % (p99, TARGET_JITTER_MS,

@@ -34,7 +34,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 export KUBECONFIG="$WORK/dc/kubeconfig"
-kubectl --cache-dir "$WORK/kcache" apply -f "$ROOT/crds/rollouts.knit.dev.yaml" >/dev/null
+kubectl --cache-dir "$WORK/kcache" apply -f "$ROOT/crds/" >/dev/null
 for _ in $(seq 1 50); do
 	kubectl --cache-dir "$WORK/kcache" get rollouts.knit.dev >/dev/null 2>&1 && break
 	sleep 0.1

@@ -2,19 +2,21 @@
  * provider: the Prometheus and web (HTTP JSON) measurement providers of
  * provider.h.
  *
- * One small blocking HTTP helper (http_call) wraps a libcurl easy handle
- * per call with the request's timeout, a 4 MiB body cap, headers, auth and
- * TLS settings, and turns curl failures into Knit error codes with one
- * readable sentence. On top of it, prom_measure() posts an instant or range
- * query and hands the answer to the pure prom_parse_response(), and
- * web_measure() fetches a JSON document and selects a value from it with
- * the pure web_extract().
+ * One small blocking HTTP helper (http_call) drives a libcurl easy handle
+ * (one per thread, reset for each call, so the connection to a provider
+ * stays open between measurements) with the request's timeout, a 4 MiB body
+ * cap, headers, auth and TLS settings, and turns curl failures into Knit error
+ * codes with one readable sentence. On top of it, prom_measure() posts an
+ * instant or range query and hands the answer to the pure
+ * prom_parse_response(), and web_measure() fetches a JSON document and selects
+ * a value from it with the pure web_extract().
  */
 #include "analysis/provider.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,9 +634,44 @@ static void set_options(CURL *h, const struct http_call *c,
  * caller, who releases it either way. On success rep holds the status and
  * body of whatever the server answered.
  */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static bool handle_key_ok;
+
+static void handle_free(void *h)
+{
+	curl_easy_cleanup(h);
+}
+
+static void handle_key_init(void)
+{
+	handle_key_ok = pthread_key_create(&handle_key, handle_free) == 0;
+}
+
+/* This thread's easy handle, reset for a new call; it is freed when the
+ * thread exits. NULL when none can be made. *owned tells the caller to
+ * clean it up itself (no thread slot could hold it). */
+static CURL *thread_handle(bool *owned)
+{
+	CURL *h;
+
+	*owned = false;
+	pthread_once(&handle_once, handle_key_init);
+	h = handle_key_ok ? pthread_getspecific(handle_key) : NULL;
+	if (h) {
+		curl_easy_reset(h);
+		return h;
+	}
+	h = curl_easy_init();
+	if (h && (!handle_key_ok || pthread_setspecific(handle_key, h) != 0))
+		*owned = true;
+	return h;
+}
+
 static int http_call_run(const struct http_call *c, struct http_reply *rep,
 			 char *err, size_t errlen)
 {
+	bool owned = true;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
 	CURL *h = NULL;
@@ -651,7 +688,7 @@ static int http_call_run(const struct http_call *c, struct http_reply *rep,
 	rc = build_headers(c, &headers, err, errlen);
 	if (rc)
 		goto out;
-	h = curl_easy_init();
+	h = thread_handle(&owned);
 	if (!h) {
 		rc = err_set(err, errlen, ERR_INTERNAL,
 			     "%s: cannot create an HTTP handle", c->who);
@@ -665,7 +702,10 @@ static int http_call_run(const struct http_call *c, struct http_reply *rep,
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
 out:
-	curl_easy_cleanup(h);
+	if (h && !owned)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	if (owned)
+		curl_easy_cleanup(h);
 	curl_slist_free_all(headers);
 	return rc;
 }

@@ -6,6 +6,7 @@
  * run_parse.c, the status JSON in run_status.c, building runs in
  * run_build.c.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,11 @@ const struct kube_resource KNIT_CLUSTERANALYSISTEMPLATES = {
 /* Bounds of the strings quoted in messages. */
 #define VALUE_MAX   96
 #define MESSAGE_MAX 4096
+/* Bounds of a stored measurement's value and message: with up to
+ * RUN_RETENTION_MAX of them per metric the run's status must stay well
+ * below the API server's object size limit. */
+#define M_VALUE_MAX   256
+#define M_MESSAGE_MAX 1024
 
 static const char *const PHASES[] = {"Pending", "Running", "Successful",
 				     "Failed",	"Error",   "Inconclusive"};
@@ -305,21 +311,42 @@ static void metric_update(const struct metric_spec *s,
 	res->message = msg;
 }
 
+/* n + 1, saturating (counters read back from status may be INT_MAX). */
+static void bump(int *n)
+{
+	if (*n < INT_MAX)
+		(*n)++;
+}
+
 static void count_measurement(struct metric_result *res, enum mphase p)
 {
-	res->count++;
+	bump(&res->count);
 	if (p == MPHASE_ERROR) {
-		res->error++;
-		res->consecutive_error++;
+		bump(&res->error);
+		bump(&res->consecutive_error);
 		return;
 	}
 	res->consecutive_error = 0;
 	if (p == MPHASE_SUCCESSFUL)
-		res->successful++;
+		bump(&res->successful);
 	else if (p == MPHASE_FAILED)
-		res->failed++;
+		bump(&res->failed);
 	else if (p == MPHASE_INCONCLUSIVE)
-		res->inconclusive++;
+		bump(&res->inconclusive);
+}
+
+/* Cuts *s to at most max bytes (not inside a UTF-8 sequence), marking
+ * the cut with "...". */
+static void cap_string(char **s, size_t max)
+{
+	size_t n;
+
+	if (!*s || strlen(*s) <= max)
+		return;
+	n = max - 3;
+	while (n > 0 && ((unsigned char)(*s)[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(*s + n, "...", 4);
 }
 
 /* Stores m as the newest measurement of res (see run_record); returns it. */
@@ -329,6 +356,8 @@ static struct measurement *store(struct metric_result *res,
 {
 	struct measurement *last = res->n_m ? &res->m[res->n_m - 1] : NULL;
 
+	cap_string(&m->value, M_VALUE_MAX);
+	cap_string(&m->message, M_MESSAGE_MAX);
 	if (last && last->phase == MPHASE_RUNNING && mphase_done(m->phase)) {
 		if (m->started_at == 0)
 			m->started_at =

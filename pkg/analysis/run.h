@@ -14,7 +14,8 @@
  *     spec.terminate (bool): stop measuring; running metrics end
  *                          Successful ("terminated")
  *     spec.measurementRetention (1..100, default 10): measurements kept per
- *                          metric in status
+ *                          metric in status (lowered so that a run keeps
+ *                          at most 200 in all; at most 20 metrics)
  *     status: phase, message, startedAt, metricResults[] (see below)
  *
  * A metric: name; interval (duration, "30s"); count; initialDelay;

@@ -124,6 +124,11 @@ static int add_metrics(struct build *b, const char *tmpl, const json_t *metrics,
 		return err_set(err, errlen, ERR_INVAL,
 			       "analysis template \"%s\": spec.%s", tmpl, msg);
 	metrics_release(m, n);
+	if (b->n_seen + n > RUN_METRICS_MAX)
+		return err_set(err, errlen, ERR_INVAL,
+			       "analysis template \"%s\": the templates have "
+			       "more than %d metrics together",
+			       tmpl, RUN_METRICS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		json_t *mj = json_array_get(metrics, i);
 		const char *name = str_member(mj, "name");

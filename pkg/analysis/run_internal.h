@@ -14,6 +14,11 @@
 
 #define RUN_RETENTION_DEFAULT 10
 #define RUN_RETENTION_MAX     100
+/* At most this many metrics per template or run, and measurements kept
+ * per run (retention is lowered to fit): with values and messages capped,
+ * a run's status stays well under 1 MiB. */
+#define RUN_METRICS_MAX	     20
+#define RUN_MEASUREMENTS_MAX 200
 
 /* Room for a field path in a message ("metrics[3].provider.web..."). */
 #define PATH_LEN 192

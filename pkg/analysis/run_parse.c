@@ -246,6 +246,10 @@ int metrics_parse(const json_t *metrics, struct metric_spec **out, size_t *n,
 	if (cnt == 0)
 		return err_set(err, errlen, ERR_INVAL,
 			       "metrics: at least one metric is required");
+	if (cnt > RUN_METRICS_MAX)
+		return err_set(err, errlen, ERR_INVAL,
+			       "metrics: at most %d metrics, got %zu",
+			       RUN_METRICS_MAX, cnt);
 	m = xcalloc(cnt, sizeof(*m));
 	for (i = 0; i < cnt; i++) {
 		snprintf(path, sizeof(path), "metrics[%zu]", i);
@@ -395,6 +399,10 @@ static void parse_spec(struct run *r, const json_t *spec)
 		snprintf(msg, sizeof(msg), "spec.%s", err);
 		add_invalid(r, msg);
 	}
+	/* the status stays far below the API's object size limit */
+	if (r->n_metrics > 0 &&
+	    (size_t)r->retention * r->n_metrics > RUN_MEASUREMENTS_MAX)
+		r->retention = (int)(RUN_MEASUREMENTS_MAX / r->n_metrics);
 }
 
 int run_parse(const json_t *obj, struct run *r, char *err, size_t errlen)

@@ -35,6 +35,8 @@
 
 /* How often a running Job measurement is looked at. */
 #define JOB_CHECK_MS 1000L
+/* Longest wait before a run is looked at again: an hour. */
+#define REQUEUE_MAX_MS 3600000.0
 
 static double wall_now(void)
 {
@@ -66,23 +68,36 @@ static void enqueue_rollout(struct controller *c, const struct kube_obj *o)
 	free(key);
 }
 
+/* Records `phase` as the last seen phase of run `key` (NULL forgets it);
+ * true when it differs from the one recorded before. */
+static bool note_phase(struct controller *c, const char *key, char *phase)
+{
+	char *prev;
+	bool changed;
+
+	pthread_mutex_lock(&c->run_phase_lock);
+	prev = phase ? hashmap_put(&c->run_phases, key, phase)
+		     : hashmap_remove(&c->run_phases, key);
+	pthread_mutex_unlock(&c->run_phase_lock);
+	changed = !prev || !phase || strcmp(prev, phase) != 0;
+	free(prev);
+	return changed;
+}
+
 void analysis_on_run(struct kube_obj *old, struct kube_obj *new, void *data)
 {
 	struct controller *c = data;
-	char *a, *b;
 
 	if (new && (!old || new->generation != old->generation))
 		workqueue_add(c->aqueue, new->key);
-	if (!old || !new) {
-		enqueue_rollout(c, new ? new : old);
+	if (!new) {
+		note_phase(c, old->key, NULL);
+		enqueue_rollout(c, old);
 		return;
 	}
-	a = phase_of(old);
-	b = phase_of(new);
-	if (strcmp(a, b) != 0)
+	/* one parse per event: the old object's phase is remembered */
+	if (note_phase(c, new->key, phase_of(new)) || !old)
 		enqueue_rollout(c, new);
-	free(a);
-	free(b);
 }
 
 /* ---- one reconcile ---- */
@@ -205,6 +220,22 @@ static void apply_error_annotation(json_t *obj, struct run *r)
 	r->invalid = xstrdup(why);
 }
 
+/*
+ * Milliseconds from now until wall time `at`: at least 1, at most
+ * REQUEUE_MAX_MS (an interval or initialDelay of years must neither
+ * overflow a long nor be spun on; the run is simply looked at again).
+ */
+static long requeue_in(double at)
+{
+	double ms = ceil((at - wall_now()) * 1000.0);
+
+	if (!(ms >= 1.0))
+		return 1;
+	if (ms > REQUEUE_MAX_MS)
+		return (long)REQUEUE_MAX_MS;
+	return (long)ms;
+}
+
 static enum reconcile_result
 analysis_reconcile(struct controller *c, const char *key, long *requeue_ms)
 {
@@ -248,10 +279,7 @@ analysis_reconcile(struct controller *c, const char *key, long *requeue_ms)
 	    r.phase != was)
 		record_finished(c, &r);
 	if (res == RECONCILE_SUCCESS && next > 0)
-		*requeue_ms = (long)ceil((next - wall_now()) * 1000.0);
-	if (*requeue_ms < 0 ||
-	    (res == RECONCILE_SUCCESS && next > 0 && *requeue_ms == 0))
-		*requeue_ms = 1;
+		*requeue_ms = requeue_in(next);
 release:
 	run_release(&r);
 out:

@@ -179,6 +179,8 @@ struct controller *controller_new(const struct controller_options *o)
 	pthread_mutex_init(&c->written_lock, NULL);
 	hashmap_init(&c->written);
 	hashmap_init(&c->phases);
+	pthread_mutex_init(&c->run_phase_lock, NULL);
+	hashmap_init(&c->run_phases);
 	mono_cond_init(&c->cond);
 	/* Cached objects never keep metadata.managedFields (object.h): the
 	 * reconcile GETs a Rollout when it needs to know who asked. */
@@ -414,6 +416,10 @@ void controller_free(struct controller *c)
 		free(v);
 	hashmap_release(&c->written);
 	hashmap_release(&c->phases);
+	for (size_t i = 0; hashmap_next(&c->run_phases, &i, &k, &v);)
+		free(v);
+	hashmap_release(&c->run_phases);
+	pthread_mutex_destroy(&c->run_phase_lock);
 	pthread_mutex_destroy(&c->written_lock);
 	free(c->ns);
 	free(c);

@@ -53,6 +53,10 @@ struct controller {
 	struct informer *runs;
 	struct workqueue *aqueue;
 	int analysis_workers;
+	/* run key -> its last seen status.phase (heap strings), so a watch
+	 * event parses only the new object to notice a phase change */
+	pthread_mutex_t run_phase_lock;
+	struct hashmap run_phases;
 
 	/* key -> the resourceVersion our last status PUT replaced. While the
 	 * cache still holds that version it has not seen our own write, and

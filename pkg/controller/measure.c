@@ -46,7 +46,7 @@ static const struct kube_resource JOBS = {"batch", "v1", "jobs", "Job", true};
 #define RANGE_STEP_S	  60.0
 #define SCRUB_MIN_LEN	  4
 #define DNS_LABEL_MAX	  63
-#define JOB_RUN_PART	  44
+#define JOB_RUN_PART	  30
 #define JOB_METRIC_PART	  12
 
 /* Everything one measurement allocates, freed together at the end. */
@@ -513,16 +513,36 @@ static void dns_part(struct buf *b, const char *s, size_t max,
 		buf_puts(b, fallback);
 }
 
-/* "<run, cut to 44>-<metric, cut to 12>-<n>", DNS-safe: a new string. */
-static char *job_name(const char *run, const char *metric, int n)
+/* FNV-1a of s, continuing from h. */
+static unsigned long fnv1a(unsigned long h, const char *s)
 {
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h = (h * 16777619UL) & 0xffffffffUL;
+	}
+	return h;
+}
+
+/*
+ * "<run, cut to 30>-<metric, cut to 12>-<hash>-<n>", DNS-safe: a new
+ * string. The cut parts alone are not unique (runs of one rollout share
+ * their first 30 characters, metrics their first 12), so <hash> (8 hex
+ * digits) covers the run's uid (its name when it has none) and the
+ * metric's full name: an AlreadyExists answer then means this
+ * measurement's own Job, never another run's or metric's.
+ */
+static char *job_name(const struct run *r, const char *metric, int n)
+{
+	unsigned long h = 2166136261UL;
 	struct buf b;
 
+	h = fnv1a(h, r->uid && *r->uid ? r->uid : r->name);
+	h = fnv1a(fnv1a(h, "/"), metric);
 	buf_init(&b, BUF_UNLIMITED);
-	dns_part(&b, run, JOB_RUN_PART, "run");
+	dns_part(&b, r->name, JOB_RUN_PART, "run");
 	buf_putc(&b, '-');
 	dns_part(&b, metric, JOB_METRIC_PART, "metric");
-	buf_printf(&b, "-%d", n);
+	buf_printf(&b, "-%08lx-%d", h, n);
 	if (b.len > DNS_LABEL_MAX)
 		b.data[b.len = DNS_LABEL_MAX] = '\0';
 	while (b.len > 0 && b.data[b.len - 1] == '-')
@@ -564,7 +584,7 @@ static void job_create(struct kube_client *kc, const struct run *r, size_t i,
 	const struct metric_spec *ms = &r->metrics[i];
 	struct kube_error ke = KUBE_ERROR_INIT;
 	int n = r->results ? r->results[i].count + 1 : 1;
-	char *name = job_name(r->name, ms->name ? ms->name : "", n);
+	char *name = job_name(r, ms->name ? ms->name : "", n);
 	json_t *job = NULL;
 	int rc;
 

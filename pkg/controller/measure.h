@@ -27,8 +27,9 @@
 #include "analysis/run.h"
 #include "kube/client.h"
 
-/* Job measurements: the Job's name is "<run, cut to 44>-<metric, cut to
- * 12>-<n>" made DNS-safe, n the measurement's number (count + 1); labels
+/* Job measurements: the Job's name is "<run, cut to 30>-<metric, cut to
+ * 12>-<8 hex digits hashed from the run's uid and full metric name>-<n>"
+ * made DNS-safe, n the measurement's number (count + 1); labels
  * LABEL_JOB_RUN (the run's name when it fits 63 characters) plus the
  * provider's metadata.labels; a controller ownerReference to the run. */
 

@@ -176,12 +176,29 @@ static int fetch_templates(struct controller *c, const struct rollout *ro,
 	return 0;
 }
 
+/* Label values are at most 63 characters: a longer Rollout name is left
+ * out (the ownerReference names the Rollout anyway) rather than have the
+ * API server refuse the run and the Rollout wait at its gate forever. */
+#define LABEL_VALUE_MAX 63
+
 static json_t *run_labels(const struct rollout *ro,
 			  const struct run_action *act)
 {
-	return json_pack("{s:s,s:s,s:s}", LABEL_RUN_ROLLOUT, ro->name,
-			 LABEL_RUN_KIND, act->kind_label,
-			 LABEL_POD_TEMPLATE_HASH, act->hash);
+	json_t *l = json_pack("{s:s,s:s}", LABEL_RUN_KIND, act->kind_label,
+			      LABEL_POD_TEMPLATE_HASH, act->hash);
+
+	if (l && strlen(ro->name) <= LABEL_VALUE_MAX)
+		json_object_set_new(l, LABEL_RUN_ROLLOUT,
+				    json_string(ro->name));
+	return l;
+}
+
+/* API failures that say nothing about the template: retried, not turned
+ * into a run that ends in Error (which would abort the Rollout). */
+static bool transient(int rc)
+{
+	return rc == ERR_TRANSPORT || rc == ERR_TIMEOUT || rc == ERR_INTERNAL ||
+	       rc == ERR_TOOMANY || rc == ERR_UNAUTHORIZED || rc == ERR_GONE;
 }
 
 static json_t *owner_of(const struct rollout *ro)
@@ -205,7 +222,9 @@ static json_t *error_run(const struct rollout *ro, const char *name,
 }
 
 /* Builds the run object for a RUN_CREATE (new reference); *why gets the
- * problem when the run had to be built as an error run. */
+ * problem when the run had to be built as an error run. NULL (with *why
+ * set) when a template could not be read for a passing reason: the
+ * caller tries again later. */
 static json_t *build_run(struct controller *c, const struct apply_input *in,
 			 const struct plan *p, const struct run_action *act,
 			 char *why, size_t whylen)
@@ -226,7 +245,7 @@ static json_t *build_run(struct controller *c, const struct apply_input *in,
 		rc = run_build(ro->ns, act->name, (const json_t *const *)t,
 			       a->n_templates, args, a->n_args, labels, owner,
 			       &run, why, whylen);
-	if (rc)
+	if (rc && !transient(rc))
 		run = error_run(ro, act->name, labels, owner, why);
 	for (size_t i = 0; i < a->n_templates; i++)
 		json_decref(t[i]);
@@ -246,9 +265,16 @@ static bool run_create(struct controller *c, const struct apply_input *in,
 	struct kube_error e = KUBE_ERROR_INIT;
 	char why[512];
 	json_t *run = build_run(c, in, p, act, why, sizeof(why));
-	int rc = kube_create(c->client, &KNIT_ANALYSISRUNS, in->ro->ns, run,
-			     NULL, NULL, &e);
+	int rc;
 
+	if (!run) {
+		LOG_WARNF("cannot create analysis run, will retry",
+			  "object=%s/%s run=%s error=\"%s\"", in->ro->ns,
+			  in->ro->name, act->name, why);
+		return false;
+	}
+	rc = kube_create(c->client, &KNIT_ANALYSISRUNS, in->ro->ns, run, NULL,
+			 NULL, &e);
 	json_decref(run);
 	if (rc == ERR_EXISTS)
 		rc = 0;

@@ -355,12 +355,14 @@ static void on_template_change(struct pctx *c)
 	}
 	free(c->cur_hash);
 	c->cur_hash = xstrdup(c->new_hash);
+	plan_fresh_attempt(c);
 	c->step = 0;
 	c->pause_reason = NULL;
 	c->pause_start = 0;
 	c->abort = false;
 	c->aborted_at = 0;
 	c->promote_full = false;
+	c->switched = false; /* the active Service goes back to stable */
 	c->ovr_replicas = -1;
 	c->ovr_weight = -1;
 	c->available_since = 0;
@@ -447,8 +449,10 @@ static bool can_promote(const struct pctx *c)
 {
 	if (c->abort || same(c->stable, c->cur_hash))
 		return false;
+	/* an Inconclusive background run can pause after the last step */
 	if (c->ro->spec.strategy == STRATEGY_CANARY)
-		return c->step < (int)c->ro->spec.n_steps;
+		return c->step < (int)c->ro->spec.n_steps ||
+		       pause_is(c, PAUSE_INCONCLUSIVE);
 	if (c->ro->spec.strategy == STRATEGY_BLUEGREEN)
 		return !c->promote_full || pause_is(c, PAUSE_INCONCLUSIVE);
 	return false;
@@ -457,6 +461,7 @@ static bool can_promote(const struct pctx *c)
 static void op_promote(struct pctx *c, const char *by, bool full)
 {
 	int n = (int)c->ro->spec.n_steps;
+	bool accepted = false, step_accepted;
 
 	if (!can_promote(c)) {
 		plan_add_event(c, "Normal", "PromoteIgnored",
@@ -464,8 +469,12 @@ static void op_promote(struct pctx *c, const char *by, bool full)
 		plan_decide(c, false);
 		return;
 	}
-	if (pause_is(c, PAUSE_INCONCLUSIVE))
-		c->attempt++; /* accepted: later gates start fresh runs */
+	/* an inconclusive step run moves on; a background one only resumes */
+	step_accepted = plan_step_inconclusive(c);
+	if (pause_is(c, PAUSE_INCONCLUSIVE)) {
+		accepted = true;
+		c->attempt++; /* later gates start fresh runs */
+	}
 	if (!pause_is(c, PAUSE_SPEC)) {
 		c->pause_reason = NULL;
 		c->pause_start = 0;
@@ -489,6 +498,10 @@ static void op_promote(struct pctx *c, const char *by, bool full)
 		c->step = n;
 		plan_add_event(c, "Normal", "RolloutPromoted",
 			       "Fully promoted %s: all steps skipped", by);
+	} else if (c->step >= n || (accepted && !step_accepted)) {
+		plan_add_event(c, "Normal", "RolloutPromoted",
+			       "Promoted %s: inconclusive analysis accepted",
+			       by);
 	} else {
 		c->step++;
 		plan_add_event(c, "Normal", "RolloutPromoted",

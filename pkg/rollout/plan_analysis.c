@@ -24,10 +24,53 @@ static bool same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
+/* Run names stay within the API's 253 characters: the Rollout's name is
+ * cut to 200 (the owner reference, not the name, ties a run to it). */
+static char *prefix_of(const struct pctx *c, int attempt)
+{
+	return xasprintf("%.200s-%s-%d-", c->ro->name,
+			 c->cur_hash ? c->cur_hash : "", attempt);
+}
+
 static char *run_name(const struct pctx *c, const char *kind)
 {
-	return xasprintf("%s-%s-%d-%s", c->ro->name, c->cur_hash, c->attempt,
-			 kind);
+	char *p = prefix_of(c, c->attempt);
+	char *name = xasprintf("%s%s", p, kind);
+
+	free(p);
+	return name;
+}
+
+static bool attempt_used(const struct pctx *c, int attempt)
+{
+	char *p = prefix_of(c, attempt);
+	size_t n = strlen(p);
+	bool used = false;
+
+	for (size_t i = 0; i < c->in->n_runs && !used; i++)
+		used = strncmp(c->in->runs[i].name, p, n) == 0;
+	free(p);
+	return used;
+}
+
+void plan_fresh_attempt(struct pctx *c)
+{
+	while (attempt_used(c, c->attempt) && c->attempt < 1000000)
+		c->attempt++;
+}
+
+bool plan_step_inconclusive(const struct pctx *c)
+{
+	const struct rollout_spec *s = &c->ro->spec;
+	const struct run_view *run;
+	char kind[32];
+
+	if (s->strategy != STRATEGY_CANARY || c->step < 0 ||
+	    c->step >= (int)s->n_steps ||
+	    s->steps[c->step].kind != STEP_ANALYSIS)
+		return false;
+	plan_step_run_kind(c->step, kind, sizeof(kind));
+	return plan_gate(c, kind, &run) == GATE_INCONCLUSIVE;
 }
 
 static const struct run_view *find_run(const struct pctx *c, const char *name)
@@ -104,6 +147,7 @@ void plan_gate_passed(struct pctx *c, const struct run_view *run)
 bool plan_analysis_waiting(const struct pctx *c)
 {
 	const struct rollout_spec *s = &c->ro->spec;
+	const struct run_view *run;
 
 	if (c->abort || same(c->stable, c->cur_hash))
 		return false;
@@ -112,7 +156,8 @@ bool plan_analysis_waiting(const struct pctx *c)
 		       s->steps[c->step].kind == STEP_ANALYSIS;
 	if (s->strategy == STRATEGY_BLUEGREEN)
 		return (s->pre_promotion && c->available_since > 0 &&
-			!c->promote_full) ||
+			!c->promote_full &&
+			plan_gate(c, "pre-promotion", &run) != GATE_PASS) ||
 		       (s->post_promotion && c->switched);
 	return false;
 }
@@ -202,8 +247,7 @@ static bool revision_exists(const struct pctx *c, const char *hash)
 /* status.analysisRuns: the runs of the current revision and attempt. */
 static void write_runs(struct pctx *c)
 {
-	char *prefix = xasprintf("%s-%s-%d-", c->ro->name,
-				 c->cur_hash ? c->cur_hash : "", c->attempt);
+	char *prefix = prefix_of(c, c->attempt);
 	size_t plen = strlen(prefix);
 	json_t *a = json_array();
 

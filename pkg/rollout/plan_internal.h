@@ -154,6 +154,12 @@ void plan_step_run_kind(int i, char *out, size_t len);
 /* Whether the revision is waiting on analysis (the progress deadline
  * does not run then). */
 bool plan_analysis_waiting(const struct pctx *c);
+/* True when the current canary step is an analysis step whose run is
+ * Inconclusive (a promote then completes the step). */
+bool plan_step_inconclusive(const struct pctx *c);
+/* Raises c->attempt past every attempt that already has runs for
+ * c->cur_hash, so a revision deployed again never reuses old runs. */
+void plan_fresh_attempt(struct pctx *c);
 /* After the decisions: create the runs the final state wants, terminate
  * running ones it no longer wants, delete those of vanished revisions, and
  * write status.analysisRuns. */

@@ -268,6 +268,50 @@ check_eq "the run ended Failed" "$(run bluegreen "$P3" '.status.phase')" Failed
 check_contains "its measurement says the Job failed" "failed" "$(run bluegreen "$P3" '.status.metricResults[0].measurements[-1].message')"
 check_eq "the active Service never left version 2" "$(active_hash)" "$V2"
 
+echo "-- blue-green: post-promotion analysis switches back when it fails"
+kc -n bluegreen apply -f - >/dev/null <<EOF
+apiVersion: knit.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: never-good}
+spec:
+  metrics:
+    - name: impossible
+      initialDelay: 6s
+      successCondition: result[0] < 0
+      provider:
+        prometheus: {address: "$PROM", query: "vector(1)"}
+EOF
+service bluegreen api-active api
+kc -n bluegreen apply -f - >/dev/null <<EOF
+apiVersion: knit.dev/v1alpha1
+kind: Rollout
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: app, image: "api:1"}]}
+  strategy:
+    blueGreen:
+      activeService: api-active
+      postPromotionAnalysis:
+        templates: [{templateName: never-good}]
+EOF
+check "version 1 deploys" wait_for 60 healthy bluegreen api
+api_hash() { kc -n bluegreen get svc api-active -o jsonpath='{.spec.selector.knit\.dev/pod-template-hash}'; }
+A1=$(api_hash)
+kc -n bluegreen patch rollout.knit.dev api --type merge -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"api:2"}]}}}}' >/dev/null
+switched() { [ "$(ro bluegreen api '.status.blueGreen.switched // false')" = true ]; }
+check "the active Service switches first (status.blueGreen.switched)" wait_for 60 switched
+A2=$(api_hash)
+check "the active Service selects the new revision while post-promotion analysis runs" test "$A2" != "$A1"
+check_eq "the old revision is still the stable one" "$(ro bluegreen api '.status.stableRS')" "$A1"
+check "the failed post-promotion analysis aborts the Rollout" wait_for 60 phase_is bluegreen api Degraded
+back_on_v1() { [ "$(api_hash)" = "$A1" ]; }
+check "the active Service switches back to the old revision" wait_for 30 back_on_v1
+check "Event AnalysisRunFailed on the Rollout" has_event bluegreen api AnalysisRunFailed
+
 # ---- web provider and a missing template ----
 echo "-- a web metric, and a missing template"
 new_ns web

@@ -25,7 +25,7 @@ check_eq "a missing kubeconfig exits 1" "1" "$?"
 check_contains "and names the file" "$WORK/nonexistent" "$out"
 
 devcluster_start
-kc apply -f crds/rollouts.knit.dev.yaml >/dev/null
+kc apply -f crds/ >/dev/null
 wait_for 10 kc get rollouts.knit.dev
 
 # ---- an unreachable API server ----

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 
 devcluster_start
-kc apply -f crds/rollouts.knit.dev.yaml >/dev/null
+kc apply -f crds/ >/dev/null
 wait_for 10 kc get rollouts.knit.dev
 controller_start
 check "knit-controller becomes ready" curl -sf "$CTRL_HEALTH/readyz"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 
 devcluster_start
-kc apply -f crds/rollouts.knit.dev.yaml >/dev/null
+kc apply -f crds/ >/dev/null
 wait_for 10 kc get rollouts.knit.dev
 api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"chaos"}}' >/dev/null
 ro() { kc -n chaos get rollout.knit.dev web -o json | jq -r "$1"; }

@@ -2,7 +2,10 @@
  * test_plan: the Rollout planner (pkg/rollout/plan.h) on small scenarios:
  * first deploy, steady state, rolling update, canary steps and pauses,
  * blue-green previews and promotion, operations, abort, the progress
- * deadline, supersede and rollback, invalid specs, history limits, restart.
+ * deadline, supersede and rollback, invalid specs, history limits, restart,
+ * and analysis: canary step and background runs, blue-green pre- and
+ * post-promotion gates, attempts (retry, steps edits, accepted
+ * Inconclusive runs) and which runs are created, terminated or deleted.
  * A tiny simulator applies a plan's writes to the observed ReplicaSets and
  * Services (and its status to the Rollout, re-read with the real status
  * parser) so multi-plan runs can be checked end to end.
@@ -783,6 +786,57 @@ static void test_analysis_inconclusive(void **state)
 	fx_free(f);
 }
 
+/* Going back to a revision whose runs still exist (its ReplicaSet is kept
+ * as history) starts fresh runs: the old run, terminated and Successful,
+ * must not open the gate. */
+static void test_redeploy_fresh_runs(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16], name[128];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+
+	(void)state;
+	run(f, 10);
+	snprintf(name, sizeof(name), "web-%s-1-step-2", h2);
+	assert_true(find_run(f, name) >= 0);
+	set_template(f, "nginx:3");
+	run(f, 10);
+	set_run_phase(f, "-1-step-2", "Successful"); /* terminated */
+	set_template(f, "nginx:2");
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	snprintf(name, sizeof(name), "web-%s-2-step-2", h2);
+	assert_true(find_run(f, name) >= 0);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	fx_free(f);
+}
+
+/* Promoting past an Inconclusive background run resumes the current step
+ * (an analysis step still measuring is not skipped). */
+static void test_background_inconclusive_keeps_step(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+	json_t *ann;
+
+	(void)state;
+	f->ro.spec.background = xcalloc(1, sizeof(struct rollout_analysis));
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	set_run_phase(f, "-1-background", "Inconclusive");
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Paused");
+	ann = json_object_get(f->meta, "annotations");
+	json_object_set_new(ann, ANN_OP_PROMOTE, json_string("1"));
+	reload(f);
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	fx_free(f);
+}
+
 static void test_promote_in_pause(void **state)
 {
 	struct canary_step steps[] = {pause_for(-1), weight(50)};
@@ -1432,6 +1486,782 @@ static void test_spec_paused_after_promote_full(void **state)
 	fx_free(f);
 }
 
+/* ---- analysis: blue-green gates, background, attempts, run lifecycle ---- */
+
+/* Sets phase and message of the run named exactly `name`. */
+static void set_run(struct fx *f, const char *name, const char *ph,
+		    const char *msg)
+{
+	int k = find_run(f, name);
+
+	assert_true(k >= 0);
+	snprintf(f->run_phase[k], 16, "%s", ph);
+	f->runs[k].phase = f->run_phase[k];
+	if (msg)
+		f->runs[k].message = msg;
+}
+
+/* The plan's run action of `kind` on the run named `name`, or NULL. */
+static const struct run_action *run_act(struct fx *f, enum run_action_kind kind,
+					const char *name)
+{
+	for (size_t i = 0; i < f->p.n_runs; i++)
+		if (f->p.runs[i].kind == kind &&
+		    strcmp(f->p.runs[i].name, name) == 0)
+			return &f->p.runs[i];
+	return NULL;
+}
+
+static size_t count_run_acts(struct fx *f, enum run_action_kind kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->p.n_runs; i++)
+		n += f->p.runs[i].kind == kind;
+	return n;
+}
+
+static char *run_named(char *out, const char *hash, int attempt,
+		       const char *kind)
+{
+	snprintf(out, 128, "web-%s-%d-%s", hash, attempt, kind);
+	return out;
+}
+
+static const char *svc_sel(struct fx *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_svc; i++)
+		if (strcmp(f->svc[i].name, name) == 0)
+			return f->svc[i].selector_hash;
+	fail_msg("no Service %s", name);
+	return NULL;
+}
+
+static json_t *bg_status(struct fx *f, const char *key)
+{
+	return json_object_get(json_object_get(f->p.status, "blueGreen"), key);
+}
+
+/* status.analysisRuns[i].key */
+static const char *ar_get(struct fx *f, size_t i, const char *key)
+{
+	json_t *e =
+		json_array_get(json_object_get(f->p.status, "analysisRuns"), i);
+
+	return json_string_value(json_object_get(e, key));
+}
+
+/* Plans and applies (pods settle) until currentStepIndex reaches `step`;
+ * f->p is then the plan that reached it (not applied yet). */
+static void run_to_step(struct fx *f, int step)
+{
+	for (int i = 0; i < 40; i++) {
+		plan(f);
+		if (iget(f, "currentStepIndex") == step)
+			return;
+		apply(f);
+		settle(f);
+		f->now += 1;
+	}
+	fail_msg("step %d not reached", step);
+}
+
+/* Blue-green, R=3, preview 1, auto promotion at once, revision 1 healthy
+ * and nginx:2 in the spec; `pre`/`post`: with that analysis. */
+static struct fx *bg_fx(bool pre, bool post, char *h1, char *h2)
+{
+	struct fx *f = fx_new(STRATEGY_BLUEGREEN, 3);
+
+	f->ro.spec.preview_replica_count = 1;
+	add_svc(f, "web-active", &f->ro.spec.active_service);
+	add_svc(f, "web-preview", &f->ro.spec.preview_service);
+	if (pre)
+		f->ro.spec.pre_promotion =
+			xcalloc(1, sizeof(struct rollout_analysis));
+	if (post)
+		f->ro.spec.post_promotion =
+			xcalloc(1, sizeof(struct rollout_analysis));
+	deploy(f);
+	/* the first deploy has nothing to judge */
+	assert_int_equal(f->n_runs, 0);
+	rollout_template_hash(f->ro.spec.template, 0, h1);
+	set_template(f, "nginx:2");
+	rollout_template_hash(f->ro.spec.template, 0, h2);
+	return f;
+}
+
+/* Pre-promotion: the run starts only once the preview is available and
+ * holds the promotion (and the active Service) while it measures. */
+static struct fx *bg_pre_running(char *h1, char *h2, char *name)
+{
+	struct fx *f = bg_fx(true, false, h1, h2);
+	const struct run_action *a;
+
+	run_named(name, h2, 1, "pre-promotion");
+	plan(f);
+	assert_int_equal(rs_act(f, RS_CREATE, h2)->replicas, 1);
+	assert_int_equal(f->p.n_runs, 0);
+	apply(f);
+	plan(f); /* preview not available yet */
+	assert_int_equal(f->p.n_runs, 0);
+	apply(f);
+	settle(f);
+	plan(f);
+	assert_non_null(bg_status(f, "previewAvailableSince"));
+	assert_int_equal(f->p.n_runs, 1);
+	a = run_act(f, RUN_CREATE, name);
+	assert_non_null(a);
+	assert_string_equal(a->kind_label, "pre-promotion");
+	assert_string_equal(a->hash, h2);
+	assert_ptr_equal(a->analysis, f->ro.spec.pre_promotion);
+	apply(f);
+	set_run(f, name, "Running", NULL);
+	f->now += 3600; /* longer than the progress deadline */
+	for (int i = 0; i < 3; i++) {
+		plan(f);
+		assert_int_equal(count_events(f, "RolloutPromoted"), 0);
+		assert_int_equal(count_events(f, "ProgressDeadlineExceeded"),
+				 0);
+		assert_null(svc_to(f, "web-active"));
+		assert_int_equal(f->p.n_runs, 0);
+		assert_string_equal(sget(f, "phase"), "Progressing");
+		assert_string_equal(sget(f, "message"),
+				    "Revision 2: pre-promotion analysis");
+		assert_string_equal(ar_get(f, 0, "phase"), "Running");
+		apply(f);
+		f->now += 60;
+	}
+	assert_string_equal(svc_sel(f, "web-active"), h1);
+	assert_string_equal(svc_sel(f, "web-preview"), h2);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 1);
+	return f;
+}
+
+static void test_bg_pre_promotion_successful(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_pre_running(h1, h2, name);
+	char want[256];
+
+	(void)state;
+	set_run(f, name, "Successful", "success-rate 0.99");
+	plan(f);
+	/* the run's Event goes with the promotion it allowed */
+	assert_int_equal(count_events(f, "AnalysisRunSuccessful"), 1);
+	snprintf(want, sizeof(want),
+		 "Analysis run %s Successful: "
+		 "success-rate 0.99",
+		 name);
+	assert_string_equal(event_msg(f, "AnalysisRunSuccessful"), want);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 1);
+	assert_true(json_is_true(json_object_get(f->p.status, "promoteFull")));
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 3);
+	assert_null(svc_to(f, "web-active"));
+	assert_int_equal(f->p.n_runs, 0); /* finished: nothing to terminate */
+	apply(f);
+	settle(f);
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutCompleted"), 1);
+	assert_string_equal(svc_to(f, "web-active"), h2);
+	assert_string_equal(sget(f, "stableRS"), h2);
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_string_equal(svc_sel(f, "web-active"), h2);
+	assert_int_equal(f->n_runs, 1);
+	assert_int_equal(f->n_terminated, 0);
+	fx_free(f);
+}
+
+static void test_bg_pre_promotion_failed(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_pre_running(h1, h2, name);
+
+	(void)state;
+	set_run(f, name, "Failed", "success-rate 0.42 < 0.95");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunFailed"), 1);
+	assert_int_equal(count_events(f, "RolloutAborted"), 1);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 0);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_non_null(strstr(sget(f, "message"), name));
+	assert_non_null(strstr(sget(f, "message"), "success-rate 0.42"));
+	assert_null(svc_to(f, "web-active"));
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 0);
+	assert_null(rs_act(f, RS_SCALE, h1));
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_string_equal(svc_sel(f, "web-active"), h1);
+	assert_string_equal(svc_sel(f, "web-preview"), h1);
+	assert_int_equal(f->rs[find_hash(f, h1)].spec_replicas, 3);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 0);
+	assert_int_equal(f->n_runs, 1);
+	fx_free(f);
+}
+
+static void test_bg_pre_promotion_inconclusive(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_pre_running(h1, h2, name);
+
+	(void)state;
+	set_run(f, name, "Inconclusive", "2 of 5 inconclusive");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunInconclusive"), 1);
+	assert_non_null(strstr(event_msg(f, "AnalysisRunInconclusive"),
+			       "2 of 5 inconclusive"));
+	assert_int_equal(count_events(f, "RolloutPromoted"), 0);
+	assert_string_equal(sget(f, "phase"), "Paused");
+	assert_string_equal(cond_reason(f, "Paused"), "InconclusiveAnalysis");
+	assert_string_equal(sget(f, "message"),
+			    "Revision 2: analysis was inconclusive; promote "
+			    "to go on or abort");
+	apply(f);
+	f->now += 3600;
+	assert_noop(f); /* paused once, no repeated Event, no deadline */
+	assert_int_equal(f->p.n_runs, 0);
+	request(f, ANN_OP_PROMOTE, "p1", "gina");
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 1);
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_true(json_is_true(json_object_get(f->p.status, "promoteFull")));
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 3);
+	assert_int_equal(f->p.n_runs, 0); /* no new pre-promotion run */
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	apply(f);
+	settle(f);
+	run(f, 10);
+	assert_string_equal(sget(f, "stableRS"), h2);
+	assert_string_equal(svc_sel(f, "web-active"), h2);
+	assert_int_equal(f->n_runs, 1);
+	fx_free(f);
+}
+
+/* Pre-promotion passed, autoPromotionSeconds not yet: the rollout no
+ * longer says it waits on analysis, and promotes on the timer. */
+static void test_bg_pre_promotion_then_timer(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f;
+
+	(void)state;
+	f = bg_pre_running(h1, h2, name);
+	f->ro.spec.auto_promotion_seconds = 100000;
+	set_run(f, name, "Successful", NULL);
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 0);
+	assert_string_equal(sget(f, "message"), "Revision 2 is rolling out");
+	assert_true(f->p.requeue_ms > 0);
+	apply(f);
+	f->now += 100000;
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunSuccessful"), 1);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 1);
+	fx_free(f);
+}
+
+/* Post-promotion: after the full scale-up the active Service points at
+ * the new revision while the stable one stays at R, until the run ends. */
+static struct fx *bg_post_running(char *h1, char *h2, char *name)
+{
+	struct fx *f = bg_fx(false, true, h1, h2);
+
+	run_named(name, h2, 1, "post-promotion");
+	run(f, 20);
+	assert_true(json_is_true(bg_status(f, "switched")));
+	assert_string_equal(json_string_value(bg_status(f, "activeSelector")),
+			    h2);
+	assert_string_equal(svc_sel(f, "web-active"), h2);
+	assert_string_equal(sget(f, "stableRS"), h1);
+	assert_int_equal(f->rs[find_hash(f, h1)].spec_replicas, 3);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 3);
+	assert_int_equal(f->n_runs, 1);
+	assert_true(find_run(f, name) >= 0);
+	assert_string_equal(f->runs[0].kind, "post-promotion");
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_string_equal(sget(f, "message"),
+			    "Revision 2: post-promotion analysis");
+	assert_string_equal(ar_get(f, 0, "name"), name);
+	assert_string_equal(ar_get(f, 0, "phase"), "Pending");
+	f->now += 3600;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_false(f->p.status_changed);
+	return f;
+}
+
+static void test_bg_post_promotion_switch_first(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_fx(false, true, h1, h2);
+
+	(void)state;
+	run_named(name, h2, 1, "post-promotion");
+	/* promote, scale up: no switch and no run before all R available */
+	for (int i = 0; i < 20 && !count_events(f, "ActiveSwitched"); i++) {
+		apply(f);
+		settle(f);
+		f->now += 1;
+		plan(f);
+		if (!count_events(f, "ActiveSwitched")) {
+			assert_int_equal(f->p.n_runs, 0);
+			assert_null(svc_to(f, "web-active"));
+		}
+	}
+	assert_int_equal(count_events(f, "ActiveSwitched"), 1);
+	assert_string_equal(f->p.events[0].type, "Normal");
+	assert_string_equal(svc_to(f, "web-active"), h2);
+	assert_non_null(run_act(f, RUN_CREATE, name));
+	assert_int_equal(count_events(f, "RolloutCompleted"), 0);
+	assert_null(rs_act(f, RS_SCALE, h1));
+	assert_null(rs_act(f, RS_SCALE_DOWN_AT, h1));
+	fx_free(f);
+}
+
+static void test_bg_post_promotion_successful(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_post_running(h1, h2, name);
+
+	(void)state;
+	set_run(f, name, "Successful", "error-rate 0.001");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunSuccessful"), 1);
+	assert_int_equal(count_events(f, "RolloutCompleted"), 1);
+	assert_int_equal(count_events(f, "ScaleDownScheduled"), 1);
+	assert_string_equal(sget(f, "stableRS"), h2);
+	assert_null(bg_status(f, "switched"));
+	assert_null(svc_to(f, "web-active")); /* already there */
+	assert_non_null(rs_act(f, RS_SCALE_DOWN_AT, h1));
+	assert_int_equal(f->p.n_runs, 0);
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_string_equal(svc_sel(f, "web-active"), h2);
+	assert_string_equal(hist(f, 0, "outcome"), "Promoted");
+	fx_free(f);
+}
+
+static void test_bg_post_promotion_failed(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = bg_post_running(h1, h2, name);
+
+	(void)state;
+	set_run(f, name, "Failed", "error-rate 0.2 > 0.01");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunFailed"), 1);
+	assert_int_equal(count_events(f, "RolloutAborted"), 1);
+	assert_int_equal(count_events(f, "RolloutCompleted"), 0);
+	assert_string_equal(sget(f, "stableRS"), h1);
+	assert_null(bg_status(f, "switched"));
+	assert_string_equal(svc_to(f, "web-active"), h1);
+	assert_non_null(strstr(sget(f, "message"), "error-rate 0.2 > 0.01"));
+	/* the old revision never lost a pod: nothing to scale back */
+	assert_null(rs_act(f, RS_SCALE, h1));
+	assert_int_equal(rs_act(f, RS_SCALE, h2)->replicas, 0);
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_string_equal(svc_sel(f, "web-active"), h1);
+	assert_int_equal(f->rs[find_hash(f, h1)].spec_replicas, 3);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 0);
+	fx_free(f);
+}
+
+/* A new template while the active Service points at a revision under
+ * post-promotion analysis: the active Service goes back to the stable
+ * revision (the new preview is not even available) and no post-promotion
+ * run starts for the new revision. */
+static void test_bg_post_promotion_superseded(void **state)
+{
+	char h1[16], h2[16], h3[16], name[128], n3[128];
+	struct fx *f = bg_post_running(h1, h2, name);
+
+	(void)state;
+	apply(f);
+	set_template(f, "nginx:3");
+	rollout_template_hash(f->ro.spec.template, 0, h3);
+	run_named(n3, h3, 1, "post-promotion");
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutSuperseded"), 1);
+	assert_string_equal(svc_to(f, "web-active"), h1);
+	assert_null(bg_status(f, "switched"));
+	assert_null(run_act(f, RUN_CREATE, n3));
+	assert_non_null(run_act(f, RUN_TERMINATE, name));
+	apply(f);
+	plan(f);
+	assert_string_equal(svc_sel(f, "web-active"), h1);
+	assert_int_equal(f->p.n_runs, 0);
+	/* revision 3 goes the whole way: switched, then its own run */
+	apply(f);
+	settle(f);
+	run(f, 20);
+	assert_string_equal(svc_sel(f, "web-active"), h3);
+	assert_true(json_is_true(bg_status(f, "switched")));
+	assert_true(find_run(f, n3) >= 0);
+	assert_string_equal(sget(f, "stableRS"), h1);
+	fx_free(f);
+}
+
+/* Canary R=5 with background analysis from step 1 (0-based). */
+static struct fx *background_fx(char *h1, char *h2, char *name)
+{
+	struct canary_step steps[] = {weight(20), pause_for(30), weight(60)};
+	struct fx *f = fx_new(STRATEGY_CANARY, 5);
+
+	set_steps(f, 3, steps);
+	f->ro.spec.background = xcalloc(1, sizeof(struct rollout_analysis));
+	f->ro.spec.background->starting_step = 1;
+	add_svc(f, "web-stable", &f->ro.spec.stable_service);
+	add_svc(f, "web-canary", &f->ro.spec.canary_service);
+	deploy(f);
+	assert_int_equal(f->n_runs, 0); /* not for the first deploy */
+	rollout_template_hash(f->ro.spec.template, 0, h1);
+	set_template(f, "nginx:2");
+	rollout_template_hash(f->ro.spec.template, 0, h2);
+	run_named(name, h2, 1, "background");
+	for (int i = 0; i < 40 && iget(f, "currentStepIndex") != 1; i++) {
+		plan(f);
+		if (iget(f, "currentStepIndex") == 0)
+			assert_int_equal(f->p.n_runs, 0);
+		apply(f);
+		settle(f);
+		f->now += 1;
+	}
+	/* the plan that reached startingStep created the run */
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_non_null(run_act(f, RUN_CREATE, name));
+	assert_string_equal(run_act(f, RUN_CREATE, name)->kind_label,
+			    "background");
+	assert_int_equal(f->p.n_runs, 1);
+	plan(f); /* the timed pause starts */
+	assert_string_equal(cond_reason(f, "Paused"), "CanaryPauseStep");
+	assert_int_equal(f->p.n_runs, 0);
+	apply(f);
+	set_run(f, name, "Running", NULL);
+	return f;
+}
+
+static void test_background_fails_in_timed_pause(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = background_fx(h1, h2, name);
+
+	(void)state;
+	f->now += 10;
+	set_run(f, name, "Failed", "p99 latency 2.1 > 0.5");
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunFailed"), 1);
+	assert_int_equal(count_events(f, "RolloutAborted"), 1);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_non_null(strstr(sget(f, "message"), "background ended Failed"));
+	assert_non_null(strstr(sget(f, "message"), "p99 latency 2.1 > 0.5"));
+	assert_null(json_array_get(
+		json_object_get(f->p.status, "pauseConditions"), 0));
+	assert_string_equal(svc_to(f, "web-canary"), h1);
+	assert_int_equal(f->p.n_runs, 0);
+	run(f, 10);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 0);
+	assert_int_equal(f->n_terminated, 0);
+	fx_free(f);
+}
+
+static void test_background_terminated_on_completion(void **state)
+{
+	char h1[16], h2[16], name[128];
+	struct fx *f = background_fx(h1, h2, name);
+	int terminated_at_completion = -1;
+
+	(void)state;
+	f->now += 31;
+	for (int i = 0; i < 40 && terminated_at_completion < 0; i++) {
+		plan(f);
+		if (count_events(f, "RolloutCompleted"))
+			terminated_at_completion =
+				run_act(f, RUN_TERMINATE, name) != NULL;
+		else
+			assert_int_equal(f->p.n_runs, 0);
+		apply(f);
+		settle(f);
+		f->now += 1;
+	}
+	assert_int_equal(terminated_at_completion, 1);
+	assert_int_equal(f->n_terminated, 1);
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_int_equal(f->n_terminated, 1);
+	assert_int_equal(f->n_runs, 1);
+	fx_free(f);
+}
+
+/* After a Failed step analysis, a retry is attempt 2: fresh runs named
+ * "-2-", the old ones are left as they are. */
+static void test_retry_after_analysis_failure(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16], s1[128], s2[128], b1[128], b2[128];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+
+	(void)state;
+	f->ro.spec.background = xcalloc(1, sizeof(struct rollout_analysis));
+	run_named(s1, h2, 1, "step-2");
+	run_named(s2, h2, 2, "step-2");
+	run_named(b1, h2, 1, "background");
+	run_named(b2, h2, 2, "background");
+	run(f, 10);
+	assert_int_equal(iget(f, "attempt"), 1);
+	set_run(f, s1, "Failed", "error-rate 0.3");
+	run(f, 10);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_int_equal(f->n_terminated, 1); /* background */
+	request(f, ANN_OP_RETRY, "r1", "hank");
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutRetried"), 1);
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_int_equal(iget(f, "currentStepIndex"), 0);
+	assert_non_null(run_act(f, RUN_CREATE, b2));
+	assert_null(run_act(f, RUN_CREATE, b1));
+	assert_int_equal(f->p.n_runs, 1);
+	apply(f);
+	run_to_step(f, 1);
+	assert_non_null(run_act(f, RUN_CREATE, s2));
+	assert_int_equal(f->p.n_runs, 1);
+	apply(f);
+	run(f, 10);
+	/* still waiting on the fresh run: the old Failed one does not count */
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_int_equal(f->n_runs, 4);
+	assert_int_equal(
+		json_array_size(json_object_get(f->p.status, "analysisRuns")),
+		2);
+	for (size_t i = 0; i < 2; i++)
+		assert_non_null(strstr(ar_get(f, i, "name"), "-2-"));
+	set_run(f, s2, "Successful", NULL);
+	plan(f);
+	assert_int_equal(iget(f, "currentStepIndex"), 2);
+	assert_int_equal(count_events(f, "AnalysisRunSuccessful"), 1);
+	run(f, 20);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_int_equal(f->n_runs, 4);
+	fx_free(f);
+}
+
+/* spec.paused during an analysis step: the run keeps measuring (a
+ * terminated run would end Successful), and neither the pause nor the
+ * wait afterwards trips the progress deadline. */
+static void test_spec_paused_keeps_analysis(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16], s1[128];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+
+	(void)state;
+	run_named(s1, h2, 1, "step-2");
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_true(find_run(f, s1) >= 0);
+	set_run(f, s1, "Running", NULL);
+	f->ro.spec.paused = true;
+	f->ro.generation++;
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutPaused"), 1);
+	assert_string_equal(cond_reason(f, "Paused"), "PausedBySpec");
+	assert_int_equal(count_run_acts(f, RUN_TERMINATE), 0);
+	assert_int_equal(f->p.n_runs, 0);
+	apply(f);
+	f->now += 3600;
+	set_run(f, s1, "Successful", NULL);
+	plan(f); /* paused: the step does not complete */
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_int_equal(f->p.n_events, 0);
+	assert_int_equal(f->p.n_runs, 0);
+	set_run(f, s1, "Running", NULL);
+	f->ro.spec.paused = false;
+	f->ro.generation++;
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutResumed"), 1);
+	apply(f);
+	f->now += 3600;
+	plan(f);
+	assert_int_equal(count_events(f, "ProgressDeadlineExceeded"), 0);
+	assert_int_equal(count_events(f, "RolloutAborted"), 0);
+	assert_string_equal(sget(f, "phase"), "Progressing");
+	assert_string_equal(sget(f, "message"), "Revision 2 at step 2/3: "
+						"analysis");
+	assert_int_equal(f->n_terminated, 0);
+	set_run(f, s1, "Successful", NULL);
+	plan(f);
+	assert_int_equal(iget(f, "currentStepIndex"), 2);
+	fx_free(f);
+}
+
+/* Editing the steps mid-canary starts a new attempt: the old attempt's
+ * run is terminated (it ends Successful) and does not pass the gate. */
+static void test_steps_edit_new_attempt(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	struct canary_step edited[] = {weight(40), analysis_step(), weight(60)};
+	char h1[16], h2[16], s1[128], s2[128];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+
+	(void)state;
+	run_named(s1, h2, 1, "step-2");
+	run_named(s2, h2, 2, "step-2");
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	set_run(f, s1, "Running", NULL);
+	for (size_t i = 0; i < f->ro.spec.n_steps; i++)
+		rollout_analysis_free(f->ro.spec.steps[i].analysis);
+	set_steps(f, 3, edited);
+	f->ro.generation++;
+	plan(f);
+	assert_int_equal(iget(f, "currentStepIndex"), 0);
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_non_null(run_act(f, RUN_TERMINATE, s1));
+	assert_int_equal(f->p.n_runs, 1);
+	apply(f);
+	set_run(f, s1, "Successful", "terminated");
+	run_to_step(f, 1);
+	assert_non_null(run_act(f, RUN_CREATE, s2));
+	apply(f);
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_string_equal(sget(f, "message"), "Revision 2 at step 2/3: "
+						"analysis");
+	assert_int_equal(f->n_runs, 2);
+	assert_int_equal(f->n_terminated, 1);
+	fx_free(f);
+}
+
+/* Runs of a revision whose ReplicaSet is gone are deleted, once. */
+static void test_runs_of_deleted_revision(void **state)
+{
+	struct canary_step steps[] = {weight(50), analysis_step()};
+	char h1[16], h2[16], h3[16], s2[128], s3[128];
+	struct fx *f = canary_fx(2, 2, steps, h1, h2);
+	int deleted_rs = 0;
+
+	(void)state;
+	f->ro.spec.revision_history_limit = 0;
+	run_named(s2, h2, 1, "step-2");
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_true(find_run(f, s2) >= 0);
+	set_template(f, "nginx:3");
+	rollout_template_hash(f->ro.spec.template, 0, h3);
+	run_named(s3, h3, 1, "step-2");
+	plan(f);
+	assert_int_equal(count_events(f, "RolloutSuperseded"), 1);
+	assert_non_null(run_act(f, RUN_TERMINATE, s2));
+	assert_null(run_act(f, RUN_DELETE, s2));
+	/* revision 2 scales to 0, then goes (revisionHistoryLimit 0); its
+	 * run stays while the ReplicaSet does */
+	for (int i = 0; i < 10 && !deleted_rs; i++) {
+		apply(f);
+		settle(f);
+		f->now += 1;
+		plan(f);
+		deleted_rs = rs_act(f, RS_DELETE, h2) != NULL;
+		assert_null(run_act(f, RUN_DELETE, s2));
+		assert_null(run_act(f, RUN_TERMINATE, s2));
+	}
+	assert_true(deleted_rs);
+	apply(f);
+	plan(f);
+	assert_non_null(run_act(f, RUN_DELETE, s2));
+	assert_int_equal(count_run_acts(f, RUN_DELETE), 1);
+	apply(f);
+	assert_true(f->runs[find_run(f, s2)].deleting);
+	settle(f);
+	run(f, 10);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_true(find_run(f, s3) >= 0);
+	assert_false(f->runs[find_run(f, s3)].deleting);
+	/* status.analysisRuns shows the current revision's runs only */
+	assert_int_equal(
+		json_array_size(json_object_get(f->p.status, "analysisRuns")),
+		1);
+	assert_string_equal(ar_get(f, 0, "name"), s3);
+	assert_string_equal(ar_get(f, 0, "kind"), "step-2");
+	fx_free(f);
+}
+
+/* A run that cannot be built (its template is missing) ends in Error:
+ * the rollout aborts with the run's reason instead of waiting forever. */
+static void test_analysis_error_aborts(void **state)
+{
+	struct canary_step steps[] = {weight(20), analysis_step(), weight(60)};
+	char h1[16], h2[16], s1[128], want[256];
+	struct fx *f = canary_fx(5, 3, steps, h1, h2);
+	const char *why = "AnalysisTemplate \"nope\" not found";
+
+	(void)state;
+	run_named(s1, h2, 1, "step-2");
+	run(f, 10);
+	set_run(f, s1, "Error", why);
+	plan(f);
+	assert_int_equal(count_events(f, "AnalysisRunError"), 1);
+	assert_int_equal(count_events(f, "AnalysisRunFailed"), 0);
+	assert_int_equal(count_events(f, "RolloutAborted"), 1);
+	snprintf(want, sizeof(want), "Analysis run %s ended in Error: %s", s1,
+		 why);
+	assert_string_equal(event_msg(f, "AnalysisRunError"), want);
+	assert_string_equal(f->p.events[0].type, "Warning");
+	snprintf(want, sizeof(want),
+		 "Aborted because analysis run %s ended Error: %s: back to "
+		 "revision 1",
+		 s1, why);
+	assert_string_equal(sget(f, "message"), want);
+	assert_string_equal(hist(f, 0, "outcome"), "Aborted");
+	assert_string_equal(hist(f, 0, "message"), want);
+	assert_string_equal(ar_get(f, 0, "phase"), "Error");
+	assert_string_equal(ar_get(f, 0, "message"), why);
+	assert_string_equal(sget(f, "phase"), "Degraded");
+	assert_string_equal(svc_to(f, "web-canary"), h1);
+	apply(f);
+	settle(f);
+	run(f, 10);
+	assert_int_equal(f->rs[find_hash(f, h2)].spec_replicas, 0);
+	fx_free(f);
+}
+
+/* A background run Inconclusive after the last step (the canary scaling
+ * to R): the pause says "promote to go on", so a promote accepts it. */
+static void test_background_inconclusive_after_last_step(void **state)
+{
+	struct canary_step steps[] = {weight(25)};
+	char h1[16], h2[16], b1[128], b2[128];
+	struct fx *f = canary_fx(4, 1, steps, h1, h2);
+
+	(void)state;
+	f->ro.spec.background = xcalloc(1, sizeof(struct rollout_analysis));
+	run_named(b1, h2, 1, "background");
+	run_named(b2, h2, 2, "background");
+	run_to_step(f, 1);
+	apply(f); /* the canary scales up; its pods are not ready yet */
+	set_run(f, b1, "Inconclusive", "1 of 3 inconclusive");
+	plan(f);
+	assert_string_equal(cond_reason(f, "Paused"), "InconclusiveAnalysis");
+	apply(f);
+	request(f, ANN_OP_PROMOTE, "p1", "ivy");
+	plan(f);
+	assert_int_equal(count_events(f, "PromoteIgnored"), 0);
+	assert_int_equal(count_events(f, "RolloutPromoted"), 1);
+	assert_non_null(strstr(event_msg(f, "RolloutPromoted"),
+			       "inconclusive analysis accepted"));
+	assert_int_equal(iget(f, "attempt"), 2);
+	assert_int_equal(iget(f, "currentStepIndex"), 1);
+	assert_string_not_equal(sget(f, "phase"), "Paused");
+	assert_non_null(run_act(f, RUN_CREATE, b2));
+	apply(f);
+	settle(f);
+	run(f, 20);
+	assert_string_equal(sget(f, "phase"), "Healthy");
+	assert_string_equal(sget(f, "stableRS"), h2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1443,6 +2273,8 @@ int main(void)
 		cmocka_unit_test(test_canary_full_run),
 		cmocka_unit_test(test_analysis_step_fails),
 		cmocka_unit_test(test_analysis_inconclusive),
+		cmocka_unit_test(test_redeploy_fresh_runs),
+		cmocka_unit_test(test_background_inconclusive_keeps_step),
 		cmocka_unit_test(test_promote_in_pause),
 		cmocka_unit_test(test_ops_order_and_ignored),
 		cmocka_unit_test(test_abort_and_retry),
@@ -1462,6 +2294,22 @@ int main(void)
 		cmocka_unit_test(test_retry_clears_canary_scale),
 		cmocka_unit_test(test_steps_edit_clears_canary_scale),
 		cmocka_unit_test(test_spec_paused_after_promote_full),
+		cmocka_unit_test(test_bg_pre_promotion_successful),
+		cmocka_unit_test(test_bg_pre_promotion_failed),
+		cmocka_unit_test(test_bg_pre_promotion_inconclusive),
+		cmocka_unit_test(test_bg_pre_promotion_then_timer),
+		cmocka_unit_test(test_bg_post_promotion_switch_first),
+		cmocka_unit_test(test_bg_post_promotion_successful),
+		cmocka_unit_test(test_bg_post_promotion_failed),
+		cmocka_unit_test(test_bg_post_promotion_superseded),
+		cmocka_unit_test(test_background_fails_in_timed_pause),
+		cmocka_unit_test(test_background_terminated_on_completion),
+		cmocka_unit_test(test_retry_after_analysis_failure),
+		cmocka_unit_test(test_spec_paused_keeps_analysis),
+		cmocka_unit_test(test_steps_edit_new_attempt),
+		cmocka_unit_test(test_runs_of_deleted_revision),
+		cmocka_unit_test(test_analysis_error_aborts),
+		cmocka_unit_test(test_background_inconclusive_after_last_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
