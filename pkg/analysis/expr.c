@@ -7,9 +7,15 @@
  * matrix copies nothing). Every failure is a return code and a message;
  * nothing is global. Parser recursion is bounded by MAX_NESTING and the
  * tree's height by MAX_HEIGHT, which also bounds the evaluator's recursion.
+ *
+ * Parser invariant: a parse_*() function that returns 0 has stored a tree in
+ * *out; every failure is a negative code from err_set(). err_set() lives in
+ * another translation unit, so the asserts marked "invariant" state this
+ * where the static analyzer can see it.
  */
 #include "analysis/expr.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +493,7 @@ static int parse_primary(struct parser *p, struct node **out)
 		if (rc == 0)
 			rc = parse_expr(p, out);
 		if (rc == 0) {
+			assert(*out != NULL); /* invariant */
 			(*out)->start = start;
 			(*out)->end = p->tok.start + p->tok.len;
 			rc = expect(p, T_RPAREN, "expected ')'");
@@ -503,6 +510,7 @@ static int parse_postfix(struct parser *p, struct node **out)
 	int rc = parse_primary(p, out);
 
 	while (rc == 0 && p->tok.kind == T_LBRACK) {
+		assert(*out != NULL); /* invariant */
 		n = node_new(N_INDEX, (*out)->start, 0);
 		n->l = *out;
 		*out = n;
@@ -541,6 +549,7 @@ static int parse_unary(struct parser *p, struct node **out)
 	if (rc == 0)
 		rc = parse_unary(p, &n->l);
 	if (rc == 0) {
+		assert(n->l != NULL); /* invariant */
 		n->end = n->l->end;
 		rc = node_finish(p, out);
 	}
@@ -576,6 +585,7 @@ static int parse_binary(struct parser *p, int level, struct node **out)
 		return parse_unary(p, out);
 	rc = parse_binary(p, level + 1, out);
 	while (rc == 0 && at_level(p, level)) {
+		assert(*out != NULL); /* invariant */
 		n = node_new(N_BINARY, (*out)->start, 0);
 		n->op = p->tok.kind;
 		n->l = *out;
@@ -584,6 +594,7 @@ static int parse_binary(struct parser *p, int level, struct node **out)
 		if (rc == 0)
 			rc = parse_binary(p, level + 1, &n->r);
 		if (rc == 0) {
+			assert(n->r != NULL); /* invariant */
 			n->end = n->r->end;
 			rc = node_finish(p, out);
 		}
@@ -1238,6 +1249,7 @@ int expr_eval_bool(const char *src, const struct aval *result, bool *out,
 
 	if (rc < 0)
 		return rc;
+	assert(root != NULL); /* invariant */
 	memset(&v, 0, sizeof(v));
 	rc = eval(&c, root, &v);
 	if (rc == 0) {

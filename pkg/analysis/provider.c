@@ -487,7 +487,8 @@ static bool header_named(const struct http_call *c, const char *name)
 	size_t i;
 
 	for (i = 0; i < c->n_headers; i++)
-		if (strcasecmp(c->headers[i].name, name) == 0)
+		if (c->headers[i].name &&
+		    strcasecmp(c->headers[i].name, name) == 0)
 			return true;
 	return false;
 }

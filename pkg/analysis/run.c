@@ -6,6 +6,7 @@
  * run_parse.c, the status JSON in run_status.c, building runs in
  * run_build.c.
  */
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -356,6 +357,8 @@ static struct measurement *store(struct metric_result *res,
 {
 	struct measurement *last = res->n_m ? &res->m[res->n_m - 1] : NULL;
 
+	/* res->m holds res->n_m entries: never NULL while n_m > 0. */
+	assert(res->n_m == 0 || res->m != NULL);
 	cap_string(&m->value, M_VALUE_MAX);
 	cap_string(&m->message, M_MESSAGE_MAX);
 	if (last && last->phase == MPHASE_RUNNING && mphase_done(m->phase)) {

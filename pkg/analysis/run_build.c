@@ -3,6 +3,7 @@
  * arguments (run.h, run_build). Templates are checked with the same rules
  * as runs (metrics_parse); every message names the template it is about.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,8 @@ static int add_metrics(struct build *b, const char *tmpl, const json_t *metrics,
 		json_t *mj = json_array_get(metrics, i);
 		const char *name = str_member(mj, "name");
 
+		/* metrics_parse() above required a non-empty string name. */
+		assert(name != NULL);
 		for (size_t k = 0; k < b->n_seen; k++)
 			if (strcmp(b->seen[k].metric, name) == 0)
 				return err_set(err, errlen, ERR_INVAL,

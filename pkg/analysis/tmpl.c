@@ -58,7 +58,7 @@ static void show_value(const char *v, char *dst, size_t dstlen)
 	size_t i, o = 0;
 
 	dst[o++] = '"';
-	for (i = 0; v[i] && i < TMPL_SHOW_MAX && o + 8 < dstlen; i++) {
+	for (i = 0; i < TMPL_SHOW_MAX && v[i] && o + 8 < dstlen; i++) {
 		unsigned char c = (unsigned char)v[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')

@@ -24,6 +24,7 @@
  * value (raw and URL-encoded, values of 4 bytes or more) before it is
  * stored. Nothing here is shared between calls.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,7 +406,12 @@ static int prom_auth(struct mctx *c, struct prom_request *req)
 				 &req->bearer_token);
 		if (rc == 0) {
 			char *t = (char *)req->bearer_token;
-			size_t l = strlen(t);
+			size_t l;
+
+			/* secret_read() sets *out whenever it returns 0 (its
+			 * failures return err_set()'s negative code). */
+			assert(t != NULL);
+			l = strlen(t);
 
 			while (l > 0 && strchr(" \t\r\n", t[l - 1]))
 				t[--l] = '\0';

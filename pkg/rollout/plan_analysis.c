@@ -137,6 +137,18 @@ void plan_gate_inconclusive(struct pctx *c, const struct run_view *run)
 	plan_decide(c, false);
 }
 
+enum gate plan_gate_check(struct pctx *c, const char *kind,
+			  const struct run_view **run)
+{
+	enum gate g = plan_gate(c, kind, run);
+
+	if (g == GATE_FAIL)
+		plan_gate_failed(c, *run);
+	else if (g == GATE_INCONCLUSIVE)
+		plan_gate_inconclusive(c, *run);
+	return g;
+}
+
 void plan_gate_passed(struct pctx *c, const struct run_view *run)
 {
 	plan_add_event(c, "Normal", "AnalysisRunSuccessful",

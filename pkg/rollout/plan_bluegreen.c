@@ -63,19 +63,9 @@ static void bg_promoted(struct pctx *c)
 		plan_decide(c, true);
 		return;
 	}
-	switch (plan_gate(c, "post-promotion", &run)) {
-	case GATE_PASS:
+	if (plan_gate_check(c, "post-promotion", &run) == GATE_PASS) {
 		plan_gate_passed(c, run);
 		bg_switch(c);
-		break;
-	case GATE_FAIL:
-		plan_gate_failed(c, run);
-		break;
-	case GATE_INCONCLUSIVE:
-		plan_gate_inconclusive(c, run);
-		break;
-	case GATE_WAIT:
-		break;
 	}
 }
 
@@ -86,19 +76,7 @@ static bool pre_gate(struct pctx *c)
 
 	if (!c->ro->spec.pre_promotion)
 		return true;
-	switch (plan_gate(c, "pre-promotion", &run)) {
-	case GATE_PASS:
-		return true;
-	case GATE_FAIL:
-		plan_gate_failed(c, run);
-		return false;
-	case GATE_INCONCLUSIVE:
-		plan_gate_inconclusive(c, run);
-		return false;
-	case GATE_WAIT:
-		return false;
-	}
-	return false;
+	return plan_gate_check(c, "pre-promotion", &run) == GATE_PASS;
 }
 
 /* Passing pre-promotion analysis is not a decision of its own: its Event

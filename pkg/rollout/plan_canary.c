@@ -165,19 +165,9 @@ static void step_analysis(struct pctx *c)
 	char kind[32];
 
 	plan_step_run_kind(c->step, kind, sizeof(kind));
-	switch (plan_gate(c, kind, &run)) {
-	case GATE_PASS:
+	if (plan_gate_check(c, kind, &run) == GATE_PASS) {
 		plan_gate_passed(c, run);
 		step_done(c);
-		break;
-	case GATE_FAIL:
-		plan_gate_failed(c, run);
-		break;
-	case GATE_INCONCLUSIVE:
-		plan_gate_inconclusive(c, run);
-		break;
-	case GATE_WAIT:
-		break;
 	}
 }
 
@@ -229,17 +219,7 @@ static void background_gate(struct pctx *c)
 
 	if (!bg || c->step < bg->starting_step || pause_is(c, PAUSE_SPEC))
 		return;
-	switch (plan_gate(c, "background", &run)) {
-	case GATE_FAIL:
-		plan_gate_failed(c, run);
-		break;
-	case GATE_INCONCLUSIVE:
-		plan_gate_inconclusive(c, run);
-		break;
-	case GATE_PASS:
-	case GATE_WAIT:
-		break;
-	}
+	plan_gate_check(c, "background", &run);
 }
 
 void plan_canary(struct pctx *c)

@@ -149,6 +149,10 @@ enum gate plan_gate(const struct pctx *c, const char *kind,
 void plan_gate_failed(struct pctx *c, const struct run_view *run);
 void plan_gate_inconclusive(struct pctx *c, const struct run_view *run);
 void plan_gate_passed(struct pctx *c, const struct run_view *run);
+/* plan_gate(), then the decision of a gate that finished badly (failed:
+ * abort; inconclusive: pause). Passing is left to the caller. */
+enum gate plan_gate_check(struct pctx *c, const char *kind,
+			  const struct run_view **run);
 /* The kind label of canary step index i ("step-<i+1>"). */
 void plan_step_run_kind(int i, char *out, size_t len);
 /* Whether the revision is waiting on analysis (the progress deadline

@@ -11,6 +11,7 @@
 # rate window; metrics wait 10 s (initialDelay) so the canary's pods have
 # a full window of traffic before the first measurement.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/rollouts.sh"
 
 devcluster_start --request-rate 200 --pod-ready-delay 0.5
 if ! prometheus_start; then
@@ -24,10 +25,7 @@ controller_start
 check "knit-controller becomes ready" curl -sf "$CTRL_HEALTH/readyz"
 
 # ---- helpers ----
-ro() { kc -n "$1" get rollout.knit.dev "$2" -o json | jq -r "$3"; }
 run() { kc -n "$1" get analysisrun.knit.dev "$2" -o json | jq -r "$3"; }
-phase_is() { [ "$(ro "$1" "$2" '.status.phase')" = "$3" ]; }
-step_is() { [ "$(ro "$1" "$2" '.status.currentStepIndex')" = "$3" ]; }
 healthy() { phase_is "$1" "$2" Healthy && [ "$(ro "$1" "$2" '.status.stableRS')" = "$(ro "$1" "$2" '.status.currentPodHash')" ]; }
 run_phase_is() { [ "$(run "$1" "$2" '.status.phase // empty')" = "$3" ]; }
 run_exists() { kc -n "$1" get analysisrun.knit.dev "$2" >/dev/null 2>&1; }
@@ -36,18 +34,6 @@ run_name() {
 	ro "$1" "$2" ".status.analysisRuns[]? | select(.kind == \"$3\") | .name" | head -n1
 }
 has_run() { [ -n "$(run_name "$1" "$2" "$3")" ]; }
-new_ns() { api POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" >/dev/null; }
-service() {
-	kc -n "$1" apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: $2}
-spec:
-  selector: {app: $3}
-  ports: [{port: 80, targetPort: 8080}]
-EOF
-}
-events_of() { kc -n "$1" get events --field-selector "involvedObject.name=$2" -o json; }
 event_msg() { events_of "$1" "$2" | jq -r "[.items[] | select(.reason == \"$3\") | .message] | last // empty"; }
 has_event() { [ -n "$(event_msg "$1" "$2" "$3")" ]; }
 # set_version NS NAME IMAGE ERROR-RATE: a new revision whose pods fail

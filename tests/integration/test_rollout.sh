@@ -5,6 +5,7 @@
 # ReplicaSets and Services move step by step, promote, abort, retry, and
 # read the conditions and Events.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/rollouts.sh"
 
 devcluster_start
 kc apply -f crds/ >/dev/null
@@ -14,8 +15,6 @@ check "knit-controller becomes ready" curl -sf "$CTRL_HEALTH/readyz"
 
 # ---- helpers ----
 
-# ro NS NAME JQ: a field of the Rollout, through kubectl.
-ro() { kc -n "$1" get rollout.knit.dev "$2" -o json | jq -r "$3"; }
 # hash_of NS NAME: the Rollout's current revision hash.
 hash_of() { ro "$1" "$2" '.status.currentPodHash // empty'; }
 # rs_spec NS RSNAME / rs_avail NS RSNAME
@@ -29,8 +28,6 @@ rs_avail() {
 svc_hash() {
 	kc -n "$1" get svc "$2" -o json | jq -r '.spec.selector["knit.dev/pod-template-hash"] // empty'
 }
-phase_is() { [ "$(ro "$1" "$2" '.status.phase')" = "$3" ]; }
-step_is() { [ "$(ro "$1" "$2" '.status.currentStepIndex')" = "$3" ]; }
 # paused_at NS NAME STEP: Paused with currentStepIndex STEP.
 paused_at() { phase_is "$1" "$2" Paused && step_is "$1" "$2" "$3"; }
 # counts_are NS RS N: spec N and N available.
@@ -41,20 +38,6 @@ set_image() {
 }
 # op NS NAME promote|promote-full|abort|retry
 op() { kc -n "$1" annotate rollout.knit.dev "$2" "knit.dev/$3=$(date +%s%N)" --overwrite >/dev/null; }
-# (kubectl create namespace sends protobuf, which knit-devcluster does not
-# speak yet: see docs/devcluster.md)
-new_ns() { api POST /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" >/dev/null; }
-service() {
-	kc -n "$1" apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: $2}
-spec:
-  selector: {app: $3}
-  ports: [{port: 80, targetPort: 8080}]
-EOF
-}
-events_of() { kc -n "$1" get events --field-selector "involvedObject.name=$2" -o json; }
 event_count() { events_of "$1" "$2" | jq "[.items[] | select(.reason == \"$3\")] | length"; }
 has_event() { [ "$(event_count "$1" "$2" "$3")" -ge 1 ]; }
 # Predicates for wait_for (evaluated on every try).
