@@ -32,19 +32,12 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mono.h"
+#include "util/rfc3339.h"
 
 /* How often a running Job measurement is looked at. */
 #define JOB_CHECK_MS 1000L
 /* Longest wait before a run is looked at again: an hour. */
 #define REQUEUE_MAX_MS 3600000.0
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *phase_of(const struct kube_obj *o)
 {
@@ -115,7 +108,7 @@ static void count_measurement(struct controller *c, enum mphase p)
 /* After recording into metric i: when it next needs a look (0: never). */
 static double next_look(const struct run *r, size_t i)
 {
-	double at = 0, now = wall_now();
+	double at = 0, now = rfc3339_now();
 
 	if (run_metric_due(r, i, now, &at) == DUE_CHECK_JOB)
 		at = now + JOB_CHECK_MS / 1000.0;
@@ -133,20 +126,20 @@ static bool measure_due(struct controller *c, struct run *r, double *next)
 	*next = 0;
 	for (size_t i = 0; i < r->n_metrics && !mphase_done(r->phase); i++) {
 		struct measurement m;
-		double at = 0, now = wall_now();
+		double at = 0, now = rfc3339_now();
 		enum run_due due = run_metric_due(r, i, now, &at);
 
 		if (due == DUE_MEASURE) {
 			measure_take(c->client, r, i, now, &m);
 			count_measurement(c, m.phase);
-			run_record(r, i, &m, wall_now());
+			run_record(r, i, &m, rfc3339_now());
 			measurement_release(&m);
 			changed = true;
 			at = next_look(r, i);
 		} else if (due == DUE_CHECK_JOB) {
 			if (measure_check_job(c->client, r, i, now, &m)) {
 				count_measurement(c, m.phase);
-				run_record(r, i, &m, wall_now());
+				run_record(r, i, &m, rfc3339_now());
 				measurement_release(&m);
 				changed = true;
 				at = next_look(r, i);
@@ -227,7 +220,7 @@ static void apply_error_annotation(json_t *obj, struct run *r)
  */
 static long requeue_in(double at)
 {
-	double ms = ceil((at - wall_now()) * 1000.0);
+	double ms = ceil((at - rfc3339_now()) * 1000.0);
 
 	if (!(ms >= 1.0))
 		return 1;
@@ -270,7 +263,7 @@ analysis_reconcile(struct controller *c, const char *key, long *requeue_ms)
 	was = r.phase;
 	if (mphase_done(r.phase))
 		goto release;
-	changed = run_finish(&r, wall_now());
+	changed = run_finish(&r, rfc3339_now());
 	if (!changed)
 		changed = measure_due(c, &r, &next);
 	if (changed)

@@ -37,6 +37,8 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
+#include "util/base64.h"
 
 static const struct kube_resource JOBS = {"batch", "v1", "jobs", "Job", true};
 
@@ -63,14 +65,6 @@ struct mctx {
 	size_t n_secrets;
 	char err[MSG_LEN];
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *jstr(const json_t *o, const char *key)
 {
@@ -143,56 +137,22 @@ static char *scrub(const struct mctx *c, const char *msg)
 
 /* ---- Secrets ---- */
 
-static int b64_digit(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
 /*
- * Standard base64 (as Secret data is encoded) to a new NUL-terminated
- * string; NULL when the text is not base64 or decodes to bytes holding a
- * NUL (not usable as text).
+ * Secret data (base64) as a new NUL-terminated string; NULL when it is
+ * not base64 or decodes to bytes holding a NUL (not usable as text).
  */
 static char *base64_text(const char *in)
 {
-	size_t len = strlen(in), o = 0, i, pad = 0;
-	unsigned long acc = 0;
-	char *out = xmalloc(len / 4 * 3 + 4);
-	int bits = 0;
+	char *out = NULL;
+	size_t len = 0, bad;
 
-	for (i = 0; i < len && in[i] != '='; i++) {
-		int d = b64_digit((unsigned char)in[i]);
-
-		if (d < 0)
-			goto bad;
-		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
+	if (base64_decode(in, &out, &len, &bad) != 0)
+		return NULL;
+	if (memchr(out, '\0', len)) {
+		free(out);
+		return NULL;
 	}
-	for (; i < len && in[i] == '='; i++)
-		pad++;
-	if (i != len || bits >= 6 || pad > 2 || (pad && len % 4 != 0))
-		goto bad;
-	out[o] = '\0';
-	if (memchr(out, '\0', o))
-		goto bad;
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* Reads data[key] of Secret `name` in the run's namespace into *out (kept
@@ -617,7 +577,7 @@ static void job_create(struct kube_client *kc, const struct run *r, size_t i,
 	name = NULL;
 out:
 	if (m->phase == MPHASE_ERROR && m->finished_at == 0)
-		m->finished_at = wall_now();
+		m->finished_at = rfc3339_now();
 	json_decref(job);
 	kube_error_release(&ke);
 	free(name);
@@ -710,7 +670,7 @@ static void provider_take(struct kube_client *kc, const struct run *r, size_t i,
 		rc = ms->provider == PROVIDER_PROMETHEUS
 			     ? prom_take(&c, &result)
 			     : web_take(&c, &result);
-	m->finished_at = wall_now();
+	m->finished_at = rfc3339_now();
 	if (rc) {
 		m->phase = MPHASE_ERROR;
 		m->message = scrub(&c, c.err[0] ? c.err : err_str(rc));

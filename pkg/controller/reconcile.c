@@ -57,14 +57,6 @@ static void views_release(struct views *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int int_at(json_t *obj, const char *key, int dflt)
 {
 	json_t *v = json_object_get(obj, key);
@@ -394,7 +386,7 @@ static enum reconcile_result plan_and_apply(struct controller *c,
 	struct views v = {0};
 	struct run_views rv = {0};
 	struct plan p;
-	double now = wall_now();
+	double now = rfc3339_now();
 	struct plan_input in = {.ro = ro, .now = now};
 	enum reconcile_result r;
 

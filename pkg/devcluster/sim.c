@@ -255,14 +255,6 @@ char *sim_key_split(const char *key, const char **name)
 	return xstrndup(key, slash ? (size_t)(slash - key) : 0);
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int sim_call(struct sim *s, enum http_method m, const char *path,
 	     const json_t *body, const char *agent, json_t **out)
 {
@@ -394,7 +386,7 @@ void sim_start(struct sim *s)
 	replay(s, "discovery.k8s.io", "endpointslices");
 	replay(s, "", "endpoints");
 	s->replaying = false;
-	s->last_traffic = s->now = wall_now();
+	s->last_traffic = s->now = rfc3339_now();
 	kubelet_ensure_node(s);
 }
 
@@ -571,7 +563,7 @@ bool sim_tick(struct sim *s, double now)
 		return false;
 	s->deadline = deadline;
 	s->deferred = false;
-	s->now = now ? now : wall_now();
+	s->now = now ? now : rfc3339_now();
 	kubelet_ensure_node(s);
 	more |= run_keys(s, take_due(&s->dirty_rs, s->now, true), deadline,
 			 rs_reconcile, rs_again);

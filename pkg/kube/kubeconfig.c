@@ -28,6 +28,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/base64.h"
 
 /* Where a value came from, for messages: file and "users[2].user". */
 struct origin {
@@ -269,9 +270,8 @@ static int field_read(const struct origin *o, json_t *obj,
 		*dst = xstrdup(s);
 	else if (f->kind == FIELD_PATH)
 		*dst = kubeconfig_path_resolve(o->file, s);
-	else if (kubeconfig_b64_decode(s, dst,
-				       (size_t *)(void *)(base + f->len_off),
-				       &bad) < 0)
+	else if (base64_decode(s, dst, (size_t *)(void *)(base + f->len_off),
+			       &bad) < 0)
 		return err_set(errbuf, errlen, ERR_PARSE,
 			       "%s: %s.%s: illegal base64 data at input byte "
 			       "%zu",

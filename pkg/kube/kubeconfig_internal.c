@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -117,71 +115,6 @@ char *kubeconfig_path_resolve(const char *file, const char *p)
 	}
 	path_clean(out);
 	return out;
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes standard padded base64 as Go's encoding/base64 does (CR and LF
- * ignored). Stores a new NUL-terminated buffer in *out; on bad input returns
- * ERR_PARSE with the offset of the first bad byte in *bad.
- */
-int kubeconfig_b64_decode(const char *in, char **out, size_t *outlen,
-			  size_t *bad)
-{
-	size_t n = strlen(in), m = 0, pad = 0, qstart = 0;
-	char *clean = xmalloc(n + 1);
-	unsigned char *dec;
-	int len, rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '=' ? m % 4 < 2 : (pad > 0 || b64_value(c) < 0)) {
-			*bad = i;
-			rc = ERR_PARSE;
-			goto out;
-		}
-		if (m % 4 == 0)
-			qstart = i;
-		pad += c == '=';
-		clean[m++] = (char)c;
-	}
-	if (m % 4 != 0) {
-		*bad = qstart;
-		rc = ERR_PARSE;
-		goto out;
-	}
-	dec = xmalloc(m / 4 * 3 + 1);
-	len = m ? EVP_DecodeBlock(dec, (unsigned char *)clean, (int)m) : 0;
-	if (len < 0) {
-		free(dec);
-		*bad = 0;
-		rc = ERR_PARSE;
-		goto out;
-	}
-	len -= (int)pad;
-	dec[len] = '\0';
-	*out = (char *)dec;
-	*outlen = (size_t)len;
-out:
-	free(clean);
-	return rc;
 }
 
 char *kubeconfig_home_path(void)

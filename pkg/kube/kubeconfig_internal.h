@@ -1,8 +1,9 @@
 /*
  * kubeconfig_internal: the low-level helpers shared by the kubeconfig
  * loaders, kubeconfig.c (files) and incluster.c (the service-account
- * mount): reading a whole file, resolving paths the way kubectl does, and
- * decoding the base64 of *-data fields. Not part of the public API.
+ * mount): reading a whole file and resolving paths the way kubectl does
+ * (the base64 of *-data fields is util/base64.h). Not part of the public
+ * API.
  *
  * Every function returns new heap strings owned by the caller (free()), and
  * none keeps state, so all are thread-safe.
@@ -31,14 +32,5 @@ char *kubeconfig_path_resolve(const char *file, const char *p);
 
 /* "$HOME/.kube/config" ($HOME unset: the passwd entry's home). New string. */
 char *kubeconfig_home_path(void);
-
-/*
- * Decodes standard padded base64 as Go's encoding/base64 does (CR and LF
- * ignored). On success stores a new NUL-terminated buffer in *out and its
- * length (without the NUL) in *outlen. On bad input returns ERR_PARSE with
- * the offset of the first bad input byte in *bad.
- */
-int kubeconfig_b64_decode(const char *in, char **out, size_t *outlen,
-			  size_t *bad);
 
 #endif

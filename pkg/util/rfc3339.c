@@ -90,3 +90,11 @@ void rfc3339_format(double t, char *out, size_t len)
 			out[0] = '\0';
 	}
 }
+
+double rfc3339_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
